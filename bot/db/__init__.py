@@ -1,0 +1,1 @@
+"""The database: connection, numbered migrations, and ALL the SQL of the project."""

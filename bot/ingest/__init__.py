@@ -1,0 +1,1 @@
+"""Ingestion: stats sources (SSH, local folder), the layered processed-check, settle, download, import."""

@@ -1,0 +1,1 @@
+"""Operations shared by the CLI, the tools and the admin commands: diagnose, sync, repair, health."""

@@ -1,0 +1,1 @@
+"""Diagnostic scripts: thin argparse wrappers over bot.ops (`python -m tools.<name>`)."""
