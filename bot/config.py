@@ -1,0 +1,298 @@
+"""Settings: the TOML file plus STATSBOT_* environment variables, validated with errors that name the key."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from bot.config_sources import (
+    KeyedError,
+    config_error,
+    merge,
+    read_environment,
+    read_toml,
+    reject_inline_secrets,
+)
+from bot.errors import ConfigError
+
+ENV_PREFIX = "STATSBOT_"
+SERVER_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+def _expand_path(path: Path) -> Path:
+    # `$CREDENTIALS_DIRECTORY/ssh-key` lets a systemd LoadCredential= path be named in the TOML file.
+    return Path(os.path.expanduser(os.path.expandvars(path)))
+
+
+ExpandedPath = Annotated[Path, AfterValidator(_expand_path)]
+ServerName = Annotated[str, StringConstraints(pattern=SERVER_NAME_PATTERN)]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _read_secret_file(path: Path, loc: tuple[str | int, ...]) -> SecretStr:
+    try:
+        text = _expand_path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise KeyedError(loc, f"cannot read secret file {path}: {exc.strerror or exc}") from None
+    if not text:
+        raise KeyedError(loc, f"secret file {path} is empty")
+    return SecretStr(text)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class PathsConfig(_Model):
+    data_dir: ExpandedPath = Path("data")
+    local_stats: ExpandedPath = Path("local_stats")
+    database: ExpandedPath | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return self.database if self.database is not None else self.data_dir / "statsbot.db"
+
+
+class ServerConfig(_Model):
+    name: ServerName
+    host: NonEmpty
+    port: Port = 22
+    username: NonEmpty
+    private_key: ExpandedPath
+    private_key_passphrase: SecretStr | None = None
+    # Read at load into private_key_passphrase: keeps the passphrase out of the TOML file.
+    private_key_passphrase_file: ExpandedPath | None = None
+    known_hosts: ExpandedPath
+    remote_dir: NonEmpty
+    recursive: bool = False
+    poll_seconds: PositiveFloat = 10.0
+    min_file_age_seconds: NonNegativeFloat = 2.0
+    full_listing_seconds: PositiveFloat = 300.0
+    connect_timeout_seconds: PositiveFloat = 15.0
+    operation_timeout_seconds: PositiveFloat = 30.0
+    keepalive_interval_seconds: NonNegativeFloat = 15.0
+    keepalive_count_max: PositiveInt = 3
+    max_parallel_downloads: PositiveInt = 2
+    enabled: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _passphrase_from_file(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("private_key_passphrase") == "":
+            data = {**data, "private_key_passphrase": None}  # an empty env placeholder means "none"
+        if isinstance(data, dict) and data.get("private_key_passphrase") is None:
+            path = data.get("private_key_passphrase_file")
+            if path is not None:
+                secret = _read_secret_file(Path(path), ("private_key_passphrase_file",))
+                data = {**data, "private_key_passphrase": secret}
+        return data
+
+
+class IngestConfig(_Model):
+    session_gap_minutes: PositiveFloat = 60.0
+    pairing_window_minutes: PositiveFloat = 45.0
+    max_attempts: PositiveInt = 5
+    retry_base_seconds: PositiveFloat = 30.0
+    retry_max_seconds: PositiveFloat = 3600.0
+    max_file_bytes: PositiveInt = 1_048_576
+
+    @model_validator(mode="after")
+    def _retry_bounds(self) -> Self:
+        if self.retry_max_seconds < self.retry_base_seconds:
+            raise KeyedError(("retry_max_seconds",), "must be >= retry_base_seconds")
+        return self
+
+
+class PostsConfig(_Model):
+    rounds: bool = True
+    matches: bool = True
+    sessions: bool = True
+    alerts: bool = True
+
+
+class DiscordConfig(_Model):
+    token: SecretStr | None = None
+    # Read at load into token when the environment gave none (systemd LoadCredential=, docker secrets).
+    token_file: ExpandedPath | None = None
+    guild_id: NonNegativeInt = 0
+    stats_channel_id: NonNegativeInt = 0
+    admin_channel_id: NonNegativeInt = 0
+    admin_role_id: NonNegativeInt = 0
+    posts: PostsConfig = PostsConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        token = data.get("token")
+        if isinstance(token, SecretStr):
+            token = token.get_secret_value()
+        # An empty STATSBOT_DISCORD__TOKEN= (the env.example placeholder) means "no token".
+        if isinstance(token, str) and not token.strip():
+            data = {**data, "token": None}
+        if data.get("token") is None and data.get("token_file") is not None:
+            data = {**data, "token": _read_secret_file(Path(data["token_file"]), ("token_file",))}
+        return data
+
+    @model_validator(mode="after")
+    def _ids_when_enabled(self) -> Self:
+        if self.enabled:
+            for key in ("guild_id", "stats_channel_id"):
+                if getattr(self, key) == 0:
+                    raise KeyedError((key,), "must be set (non-zero) when a Discord token is configured")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.token is not None
+
+
+class HealthConfig(_Model):
+    http_host: NonEmpty = "127.0.0.1"
+    http_port: Port | None = None
+    unreachable_alert_polls: PositiveInt = 3
+    min_free_disk_mb: NonNegativeInt = 200
+    outbox_backlog_alert: PositiveInt = 50
+
+
+class RetentionConfig(_Model):
+    local_days: PositiveInt | None = None
+    local_action: Literal["compress", "delete"] = "compress"
+    remote_delete_days: PositiveInt | None = None
+    remote_batch: PositiveInt = 100
+
+
+class BackupConfig(_Model):
+    enabled: bool = True
+    interval_hours: PositiveFloat = 24.0
+    keep: PositiveInt = 7
+    dir: ExpandedPath | None = None
+
+
+# The TOML key is `json` (the contract); pydantic warns that it shadows the deprecated BaseModel.json().
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message='Field name "json"', category=UserWarning)
+
+    class LogConfig(_Model):
+        level: str = "INFO"
+        json: bool | None = None  # type: ignore[assignment]  # None = auto: JSON when stderr is not a TTY
+
+        @field_validator("level")
+        @classmethod
+        def _known_level(cls, value: str) -> str:
+            level = value.strip().upper()
+            if level not in logging.getLevelNamesMapping() or level == "NOTSET":
+                raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+            return level
+
+
+class Settings(BaseSettings):
+    """The whole configuration. `Settings(...)` / `from_values` use only the arguments given."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+    )
+
+    paths: PathsConfig = PathsConfig()
+    servers: list[ServerConfig] = []
+    ingest: IngestConfig = IngestConfig()
+    discord: DiscordConfig = DiscordConfig()
+    health: HealthConfig = HealthConfig()
+    retention: RetentionConfig = RetentionConfig()
+    backup: BackupConfig = BackupConfig()
+    log: LogConfig = LogConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Direct construction never reads the process environment: load_settings merges file + env itself,
+        # so tests and the demo can build Settings from plain values without interference.
+        return (init_settings,)
+
+    @model_validator(mode="after")
+    def _unique_server_names(self) -> Self:
+        seen: set[str] = set()
+        for index, server in enumerate(self.servers):
+            if server.name in seen:
+                raise KeyedError(("servers", index, "name"), f"duplicate server name {server.name!r}")
+            seen.add(server.name)
+        return self
+
+    @classmethod
+    def from_values(cls, **values: Any) -> Settings:
+        """Build settings in code (demo, tests): defaults + the given values, no file, no environment."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise config_error(exc, _known_keys()) from None
+
+    def server(self, name: str) -> ServerConfig:
+        for server in self.servers:
+            if server.name == name:
+                return server
+        known = ", ".join(s.name for s in self.servers) or "none configured"
+        raise ConfigError("servers", f"unknown server {name!r} (known: {known})")
+
+    @property
+    def enabled_servers(self) -> list[ServerConfig]:
+        return [s for s in self.servers if s.enabled]
+
+    @property
+    def backup_dir(self) -> Path:
+        return self.backup.dir if self.backup.dir is not None else self.paths.data_dir / "backups"
+
+
+def _known_keys() -> list[str]:
+    models: list[type[BaseModel]] = [Settings, PathsConfig, ServerConfig, IngestConfig, DiscordConfig]
+    models += [PostsConfig, HealthConfig, RetentionConfig, BackupConfig, LogConfig]
+    return [name for model in models for name in model.model_fields]
+
+
+def load_settings(
+    path: Path, *, require_file: bool = True, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the TOML file, overlay STATSBOT_* variables (env wins), validate; raises ConfigError."""
+    file_data = read_toml(path, require_file=require_file)
+    reject_inline_secrets(file_data)
+    env_data = read_environment(Settings, os.environ if environ is None else environ)
+    try:
+        return Settings(**merge(file_data, env_data))
+    except ValidationError as exc:
+        raise config_error(exc, _known_keys()) from None
