@@ -40,8 +40,10 @@ demo: install
 	$(BIN)/statsbot demo
 
 # Re-pin after changing dependencies in pyproject.toml (needs `pip install uv`).
+# requirements.lock = runtime + dev tools (make install); requirements-runtime.lock = deployments.
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements.lock
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache

@@ -151,7 +151,7 @@ def test_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
 def test_dockerfile_builds_from_the_lock_as_a_non_root_user() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     assert re.findall(r"^FROM (\S+)", text, re.M) == ["python:3.11-slim", "python:3.11-slim"]
-    assert "--require-hashes -r requirements.lock" in text
+    assert "--require-hashes -r requirements-runtime.lock" in text
     users = re.findall(r"^USER (\S+)", text, re.M)
     assert users
     assert users[-1] not in {"root", "0"}
