@@ -1,0 +1,124 @@
+"""Feed Discord gateway events into a real discord.py client: guild cache and INTERACTION_CREATE payloads."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+from typing import Any
+
+import discord
+
+from tests.helpers.fake_discord import ADMIN_ROLE, APP_ID, BOT_USER, GUILD_ID, STATS_CHANNEL
+
+MEMBER_ID = 77
+_ids = itertools.count(900)
+
+
+def guild_create(client: discord.Client) -> None:
+    """What the gateway sends after connecting: the guild with its roles (member roles resolve from it)."""
+    role = {
+        "id": str(GUILD_ID),
+        "name": "@everyone",
+        "permissions": "0",
+        "position": 0,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
+    admin = {**role, "id": str(ADMIN_ROLE), "name": "stats admin", "position": 2}
+    guild: Any = {
+        "id": str(GUILD_ID),
+        "name": "fake guild",
+        "owner_id": "1",
+        "roles": [role, admin],
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+        "icon": None,
+        "channels": [],
+        "members": [],
+        "member_count": 2,
+        "unavailable": False,
+        "large": False,
+        "joined_at": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    client._connection.parse_guild_create(guild)
+
+
+def option(name: str, value: Any, kind: int = 3, focused: bool = False) -> dict[str, Any]:
+    """An option of a command payload (type 3 string, 4 integer, 6 user)."""
+    return {"name": name, "type": kind, "value": value, **({"focused": True} if focused else {})}
+
+
+def payload(
+    name: str,
+    options: list[dict[str, Any]] | None = None,
+    *,
+    roles: tuple[int, ...] = (),
+    permissions: int = 0,
+    kind: int = 2,
+    resolved: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE for a slash command (kind 2) or its autocomplete (kind 4) from member 77."""
+    now = dt.datetime.now(dt.UTC).isoformat()
+    interaction_id = str(next(_ids))
+    data: dict[str, Any] = {
+        "id": "1",
+        "name": name,
+        "type": 1,
+        "guild_id": str(GUILD_ID),
+        "options": options or [],
+    }
+    if resolved:
+        data["resolved"] = resolved
+    return {
+        "id": interaction_id,
+        "application_id": APP_ID,
+        "type": kind,
+        "token": f"tok{interaction_id}",
+        "version": 1,
+        "guild_id": str(GUILD_ID),
+        "channel_id": str(STATS_CHANNEL),
+        "channel": {
+            "id": str(STATS_CHANNEL),
+            "type": 0,
+            "guild_id": str(GUILD_ID),
+            "name": "stats",
+            "position": 0,
+            "permission_overwrites": [],
+            "nsfw": False,
+        },
+        "locale": "en-US",
+        "app_permissions": "0",
+        "entitlements": [],
+        "attachment_size_limit": 8 << 20,
+        "member": {
+            "user": {**BOT_USER, "id": str(MEMBER_ID), "username": "alice", "bot": False},
+            "roles": [str(r) for r in roles],
+            "joined_at": now,
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": str(permissions),
+        },
+        "data": data,
+    }
+
+
+def subcommand(
+    group: str, name: str, options: list[dict[str, Any]] | None = None, **kw: Any
+) -> dict[str, Any]:
+    return payload(group, [{"name": name, "type": 1, "options": options or []}], **kw)
+
+
+async def dispatch(client: discord.Client, event: dict[str, Any], *, seconds: float = 10) -> None:
+    """Hand the event to discord.py as the gateway would, and wait for the command tree to finish it."""
+    client._connection.parse_interaction_create(event)  # type: ignore[arg-type]
+    async with asyncio.timeout(seconds):
+        while True:
+            await asyncio.sleep(0.01)
+            if not [t for t in asyncio.all_tasks() if "CommandTree" in t.get_name()]:
+                return
