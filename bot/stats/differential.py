@@ -1,0 +1,217 @@
+"""Round-2-only values and match totals from a paired R1/R2 (STATS_FORMAT.md §9.2, §9.3)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+
+from bot.stats import anomalies
+from bot.stats.model import (
+    CUMULATIVE_EXTRAS,
+    FLOAT_EXTRAS,
+    WEAPON_SLOTS,
+    ParsedRound,
+    PlayerStats,
+    WeaponStats,
+)
+
+Extras = Mapping[str, int | float]
+
+_SLOT_INDEX = {slot: bit for bit, slot in enumerate(WEAPON_SLOTS)}
+
+# Knife shots can shrink between R1 and R2 (a stab on a corpse is taken back, §8.2), and bullets_fired
+# is Σ shots (or garbage before v38): neither may signal a counter reset.
+_RESET_EXTRAS: tuple[str, ...] = tuple(sorted(CUMULATIVE_EXTRAS - {"bullets_fired"}))
+_CUM_INT: tuple[str, ...] = tuple(sorted(CUMULATIVE_EXTRAS - FLOAT_EXTRAS))
+_CUM_FLOAT: tuple[str, ...] = tuple(sorted(CUMULATIVE_EXTRAS & FLOAT_EXTRAS))
+_JOINED = frozenset({anomalies.JOINED_IN_R2})
+_RESET = frozenset({anomalies.COUNTER_RESET})
+
+
+def _minutes(value: float) -> float:
+    """Minutes at the file's 0.1 resolution, so 2.3 - 1.9 is 0.4 and not 0.39999999999999997."""
+    return round(value, 1)
+
+
+def _kd(kills: int, deaths: int) -> float:
+    # The mod's convention for the kd field (kills + 1 without deaths), kept so the column means one thing.
+    return round(anomalies.expected_kd(kills, deaths), 1)
+
+
+def _meatshield(damage_received: int | float, deaths: int) -> float:
+    if damage_received <= 1000 or deaths == 0:
+        return 0.0
+    value = damage_received / deaths / 130
+    return round(value, 1) if value > 3 else 0.0
+
+
+def _is_counter_reset(p1: PlayerStats, p2: PlayerStats) -> bool:
+    """§9.2 step 5: any cumulative value lower in R2 than in R1 ⇒ the engine counters restarted."""
+    if p2.kills < p1.kills or p2.deaths < p1.deaths:
+        return True
+    e1, e2 = p1.extras, p2.extras
+    return any(e2[k] < e1[k] for k in _RESET_EXTRAS if k in e1 and k in e2)
+
+
+def _weapons_diff(w1: tuple[WeaponStats, ...], w2: tuple[WeaponStats, ...]) -> tuple[WeaponStats, ...]:
+    """Per slot R2 - R1 clamped at 0; a slot missing in R1 counts as zero, one missing in R2 is gone."""
+    before = {w.weapon: w for w in w1}
+    out: list[WeaponStats] = []
+    for w in w2:
+        b = before.get(w.weapon)
+        if b is None:
+            out.append(w)
+            continue
+        h, s, k, d, hs = (
+            w.hits - b.hits,
+            w.shots - b.shots,
+            w.kills - b.kills,
+            w.deaths - b.deaths,
+            w.headshots - b.headshots,
+        )
+        if h < 0 or s < 0 or k < 0 or d < 0 or hs < 0:  # rare (knife shots): clamp only then
+            h, s, k, d, hs = max(0, h), max(0, s), max(0, k), max(0, d), max(0, hs)
+        out.append(WeaponStats(w.weapon, h, s, k, d, hs))
+    return tuple(out)
+
+
+def _sums(weapons: tuple[WeaponStats, ...]) -> tuple[int, int, int, int, int]:
+    """Σ kills, deaths, shots, hits, headshots over the weapon block (§7.2)."""
+    kills = deaths = shots = hits = heads = 0
+    for w in weapons:
+        kills += w.kills
+        deaths += w.deaths
+        shots += w.shots
+        hits += w.hits
+        heads += w.headshots
+    return kills, deaths, shots, hits, heads
+
+
+def _with_weapons(
+    p: PlayerStats, weapons: tuple[WeaponStats, ...], extras: Extras, flags: frozenset[str] | None = None
+) -> PlayerStats:
+    """`p` with other weapons (sums recomputed) and extras; built directly, `replace` is slow here."""
+    kills, deaths, shots, hits, heads = _sums(weapons)
+    return PlayerStats(
+        p.guid,
+        p.name,
+        p.clean_name,
+        p.rounds,
+        p.team,
+        kills,
+        deaths,
+        shots,
+        hits,
+        heads,
+        weapons,
+        extras,
+        p.line,
+        p.flags if flags is None else flags,
+    )
+
+
+def _recompute_ratios(
+    extras: dict[str, int | float], kills: int, deaths: int, alive_min: float, team_min: float
+) -> None:
+    """§9.2 step 6: ratios from the (differenced or summed) inputs; `dpm` stays as written (B3)."""
+    if "time_played_pct" in extras:
+        pct = 100.0 * alive_min / team_min if team_min > 0 else 0.0
+        extras["time_played_pct"] = round(min(100.0, max(0.0, pct)), 1)
+    if "tank_meatshield" in extras:
+        extras["tank_meatshield"] = _meatshield(extras["damage_received"], deaths)
+    if "time_dead_ratio" in extras:
+        dead = extras.get("time_dead_min", 0.0)
+        extras["time_dead_ratio"] = round(100.0 * dead / team_min, 1) if team_min > 0 else 0.0
+    if "kd_ratio" in extras:
+        extras["kd_ratio"] = _kd(kills, deaths)
+
+
+def _player_r2_only(p1: PlayerStats, p2: PlayerStats, full_bullets: bool) -> PlayerStats:
+    weapons = _weapons_diff(p1.weapons, p2.weapons)
+    e1, e2 = p1.extras, p2.extras
+    extras: dict[str, int | float] = dict(e2)
+    for key in _CUM_INT:
+        if key in e2:
+            extras[key] = max(0, e2[key] - e1.get(key, 0))
+    for key in _CUM_FLOAT:
+        if key in e2:
+            extras[key] = max(0.0, _minutes(e2[key] - e1.get(key, 0.0)))
+    kills, deaths, shots, _hits, _heads = _sums(weapons)
+    if "bullets_fired" in extras and not full_bullets:
+        extras["bullets_fired"] = shots  # B2: before v38 the field is a running total; use Σ shots
+    min1, min2 = e1.get("time_played_min", 0.0), e2.get("time_played_min", 0.0)
+    alive = (e2.get("time_played_pct", 0.0) * min2 - e1.get("time_played_pct", 0.0) * min1) / 100.0
+    _recompute_ratios(extras, kills, deaths, alive, _minutes(min2 - min1))
+    return _with_weapons(p2, weapons, extras)
+
+
+def round2_only(r1: ParsedRound, r2: ParsedRound) -> ParsedRound:
+    """The R2 file with round-2-only values (§9.2); players matched by `PlayerStats.key`."""
+    before = {p.key: p for p in r1.players}
+    full_bullets = r1.extras_fields == 38 and r2.extras_fields == 38
+    players: list[PlayerStats] = []
+    for p2 in r2.players:
+        p1 = before.get(p2.key)
+        if p1 is None:
+            players.append(_with_weapons(p2, p2.weapons, p2.extras, p2.flags | _JOINED))
+        elif _is_counter_reset(p1, p2):
+            players.append(_with_weapons(p2, p2.weapons, p2.extras, p2.flags | _RESET))
+        else:
+            players.append(_player_r2_only(p1, p2, full_bullets))
+    return dataclasses.replace(r2, players=tuple(players), flags=r2.flags | {anomalies.ROUND2_ONLY})
+
+
+def _weapons_sum(w1: tuple[WeaponStats, ...], w2: tuple[WeaponStats, ...]) -> tuple[WeaponStats, ...]:
+    total = {w.weapon: w for w in w1}
+    for w in w2:
+        b = total.get(w.weapon)
+        total[w.weapon] = (
+            w
+            if b is None
+            else WeaponStats(
+                w.weapon,
+                w.hits + b.hits,
+                w.shots + b.shots,
+                w.kills + b.kills,
+                w.deaths + b.deaths,
+                w.headshots + b.headshots,
+            )
+        )
+    return tuple(sorted(total.values(), key=lambda w: _SLOT_INDEX[w.weapon]))
+
+
+def _player_total(p1: PlayerStats, p2: PlayerStats, reset: bool) -> PlayerStats:
+    """One player's match total: cum fields from the R2 line (R1 + R2 after a reset), round fields summed."""
+    e1, e2 = p1.extras, p2.extras
+    extras: dict[str, int | float] = {}
+    for key, value in e2.items():
+        if key in CUMULATIVE_EXTRAS and not reset:
+            extras[key] = value
+        else:
+            summed = value + e1.get(key, 0)
+            extras[key] = _minutes(summed) if isinstance(summed, float) else summed
+    weapons = _weapons_sum(p1.weapons, p2.weapons) if reset else p2.weapons
+    kills, deaths, _shots, _hits, _heads = _sums(weapons)
+    min1, min2 = e1.get("time_played_min", 0.0), e2.get("time_played_min", 0.0)
+    if reset:
+        team_min = min1 + min2
+        alive = (e1.get("time_played_pct", 0.0) * min1 + e2.get("time_played_pct", 0.0) * min2) / 100.0
+    else:
+        team_min = min2
+        alive = e2.get("time_played_pct", 0.0) * min2 / 100.0
+    _recompute_ratios(extras, kills, deaths, alive, _minutes(team_min))
+    return _with_weapons(p2, weapons, extras)
+
+
+def match_totals(r1: ParsedRound, r2: ParsedRound) -> tuple[PlayerStats, ...]:
+    """R1 + R2 per player (§9.3): R2 players in R2 order, then R1-only players (who left) as in R1."""
+    before = {p.key: p for p in r1.players}
+    out: list[PlayerStats] = []
+    for p2 in r2.players:
+        p1 = before.pop(p2.key, None)
+        if p1 is None:
+            out.append(p2)  # joined for R2: his line is all he played
+        else:
+            out.append(_player_total(p1, p2, _is_counter_reset(p1, p2)))
+    out.extend(before.values())
+    return tuple(out)
