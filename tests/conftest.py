@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,3 +18,19 @@ def samples_dir() -> Path:
     if not SHARED_SAMPLES.is_dir():
         pytest.fail(f"real samples not found at {SHARED_SAMPLES}: ../shared must sit beside the project")
     return SHARED_SAMPLES
+
+
+def _database_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if "_connection_worker_thread" in t.name and t.is_alive()]
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_database_threads() -> Iterator[None]:
+    """Fail the test that leaves a database open: aiosqlite's worker thread would hang the process at exit."""
+    before = set(_database_threads())
+    yield
+    leaked = [t for t in _database_threads() if t not in before]
+    for thread in leaked:
+        thread.join(timeout=5)  # a closed connection's thread needs a moment to drain its queue
+    still = [t.name for t in leaked if t.is_alive()]
+    assert not still, f"database left open (aiosqlite threads still running: {still})"

@@ -15,9 +15,11 @@ CREATE TABLE sessions (
     started_at  TEXT NOT NULL,
     ended_at    TEXT NOT NULL,
     round_count INTEGER NOT NULL DEFAULT 0,
+    last_import_at REAL NOT NULL,       -- UTC epoch of the last round import: idle sessions get closed
     closed      INTEGER NOT NULL DEFAULT 0 CHECK (closed IN (0, 1))  -- 1 once the summary was queued
 );
 CREATE INDEX sessions_server_started ON sessions(server, started_at);
+CREATE INDEX sessions_open ON sessions(closed, last_import_at);
 
 CREATE TABLE rounds (
     id                INTEGER PRIMARY KEY,
@@ -41,14 +43,20 @@ CREATE TABLE rounds (
     player_count      INTEGER NOT NULL,
     status            TEXT NOT NULL CHECK (status IN ('r1', 'paired', 'pending_r1', 'orphan')),
     flags             TEXT NOT NULL DEFAULT '',   -- comma-separated anomaly flags, sorted
+    pairable          INTEGER NOT NULL DEFAULT 1 CHECK (pairable IN (0, 1)),  -- RoundRef.pairable (§12 B11)
     paired_round_id   INTEGER REFERENCES rounds(id) ON DELETE SET NULL,
     session_id        INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
     raw_content       BLOB NOT NULL,    -- zlib-compressed file bytes: re-derivation and reprocess need no local copy
     imported_at       REAL NOT NULL,
     UNIQUE (server, filename)
 );
-CREATE INDEX rounds_sha256 ON rounds(sha256);
-CREATE INDEX rounds_server_played ON rounds(server, played_at);
+-- One round per content: the same bytes under another name (or server) are a duplicate, never a 2nd round.
+CREATE UNIQUE INDEX rounds_sha256 ON rounds(sha256);
+-- Chronological order is (played_at, filename); pairing looks up the round 1 before/after a time and the
+-- pending round 2s of a server: each an index seek, so an import costs the same with 100 or 100,000 rounds.
+CREATE INDEX rounds_server_played ON rounds(server, played_at, filename);
+CREATE INDEX rounds_server_round ON rounds(server, round_number, played_at, filename);
+CREATE INDEX rounds_server_status ON rounds(server, status, played_at, filename);
 CREATE INDEX rounds_session ON rounds(session_id);
 
 -- R1+R2 pairs and their stopwatch outcome.

@@ -1,0 +1,279 @@
+"""The one SQLite connection: open (lock, health check, migrations), transactions, reads, backup, close.
+
+All SQL runs on aiosqlite's ONE worker thread that owns the sqlite3 connection. aiosqlite's public API
+costs a thread hop per statement (about 19 per import: measured 160 files/s), so whole transactions are
+submitted to that same thread as one call (`run_transaction`, `Tx.call`): ~650 files/s. That uses
+aiosqlite's `Connection._execute` (private), which is why aiosqlite is pinned to <0.23 and covered by tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
+
+import aiosqlite
+import structlog
+
+from bot.db.health import acquire_lock, check_or_move_aside, release_lock
+from bot.db.migrations_runner import apply_migrations
+from bot.db.tx import ExecResult, Params, Reader, SyncTx, as_async
+from bot.errors import DatabaseError
+
+log = structlog.get_logger(__name__)
+
+__all__ = ["Database", "ExecResult", "Params", "Reader", "SyncTx", "Tx", "as_async"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# synchronous=NORMAL in WAL mode: a commit survives an application crash; after a power loss the last
+# commits may roll back. Acceptable because a file's state and its data are written in the SAME
+# transaction: a lost commit only means the file is imported again on the next poll, still exactly once
+# (posts already sent for a lost commit would be sent again — the lesser evil against an fsync per file).
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+)
+
+
+class Tx:
+    """An open BEGIN IMMEDIATE transaction. Only valid inside `async with db.transaction()`."""
+
+    __slots__ = ("_db", "_open", "_stx")
+
+    def __init__(self, db: Database, stx: SyncTx) -> None:
+        self._db = db
+        self._stx = stx
+        self._open = True
+
+    async def call(self, fn: Callable[Concatenate[SyncTx, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a synchronous SQL helper inside this transaction (one thread hop for all its statements)."""
+        if not self._open:
+            raise DatabaseError("transaction already finished")
+        return await self._db._run(fn, self._stx, *args, **kwargs)
+
+    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
+        return await self.call(SyncTx.execute, sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        return await self.call(SyncTx.executemany, sql, list(rows))
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return await self.call(SyncTx.fetchall, sql, params)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        return await self.call(SyncTx.fetchone, sql, params)
+
+
+class Database:
+    """One sqlite3 connection on one worker thread, shared by the whole process."""
+
+    def __init__(self, path: Path, aconn: aiosqlite.Connection, lock_fd: int | None):
+        self.path = path
+        self._aconn: aiosqlite.Connection | None = aconn
+        self._conn: sqlite3.Connection | None = aconn._conn
+        # aiosqlite's queue onto its worker thread; typed here because aiosqlite leaves it unannotated.
+        self._submit: Callable[..., Awaitable[Any]] = aconn._execute
+        self._stx = SyncTx(self, self._conn)
+        self._lock_fd = lock_fd
+        # A transaction belongs to the connection, not to a task: the lock keeps other tasks' statements
+        # out of an open transaction (they would be committed or rolled back with it).
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self.statements = 0  # SQL statements executed (benchmarks assert O(1) per poll cycle)
+
+    @classmethod
+    async def open(cls, path: Path, *, lock: bool = True) -> Database:
+        """Open (creating if needed) and migrate the database at `path`.
+
+        Raises DatabaseError when another process holds the instance lock (`lock=False` skips it, for
+        read-only tools), when the file is corrupt (moved aside as `<name>.corrupt-<UTC ts>`, never
+        replaced silently) or when its schema is newer than this code.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock_fd = acquire_lock(path) if lock else None
+        # The connector (health check, pragmas) runs on aiosqlite's worker thread; on failure aiosqlite
+        # stops that thread itself.
+        aconn = aiosqlite.Connection(functools.partial(_connect, path), iter_chunk_size=64)
+        try:
+            await aconn
+        except BaseException:
+            release_lock(lock_fd)
+            raise
+        db = cls(path, aconn, lock_fd)
+        try:
+            version = await db._run(apply_migrations, db._connection())
+        except BaseException:
+            await db.close()  # a refused or failed migration must not leak the thread, file or lock
+            raise
+        log.info("db_opened", path=str(path), schema_version=version)
+        return db
+
+    async def _run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._conn is None:
+            raise DatabaseError(f"database {self.path} is closed")
+        result: T = await self._submit(fn, *args, **kwargs)
+        return result
+
+    def _in_own_transaction(self) -> bool:
+        return self._owner is not None and self._owner is asyncio.current_task()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """`async with db.transaction() as tx:` — BEGIN IMMEDIATE … COMMIT, ROLLBACK on any exception.
+
+        Never await network I/O inside: the lock is held for the whole block.
+        """
+        if self._in_own_transaction():
+            raise DatabaseError("nested transaction: use the open Tx")
+        async with self._lock:
+            self._owner = asyncio.current_task()
+            tx = Tx(self, self._stx)
+            try:
+                await self._run(_begin, self._stx)
+                try:
+                    yield tx
+                except BaseException:
+                    await self._run(_rollback, self._stx)
+                    raise
+                await self._run(_commit, self._stx)
+            finally:
+                tx._open = False
+                self._owner = None
+
+    async def run_transaction(
+        self, fn: Callable[Concatenate[SyncTx, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run `fn(stx, ...)` as ONE transaction on the worker thread: BEGIN, fn, COMMIT (ROLLBACK on error).
+
+        Once started it completes even if the awaiting task is cancelled: a commit is never cut halfway.
+        """
+        if self._in_own_transaction():
+            raise DatabaseError("nested transaction: use the open Tx")
+        async with self._lock:
+            return await self._run(
+                _in_transaction, self._stx, functools.partial(fn, self._stx, *args, **kwargs)
+            )
+
+    async def call(self, fn: Callable[Concatenate[SyncTx, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a synchronous read helper outside any transaction (waits for other tasks' transactions)."""
+        if self._in_own_transaction():
+            return await self._run(fn, self._stx, *args, **kwargs)
+        async with self._lock:
+            return await self._run(fn, self._stx, *args, **kwargs)
+
+    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
+        """One write statement in its own short transaction (e.g. marking an outbox row sent)."""
+        return await self.run_transaction(SyncTx.execute, sql, params)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        """Read rows; never sees another task's uncommitted rows."""
+        return await self.call(SyncTx.fetchall, sql, params)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        return await self.call(SyncTx.fetchone, sql, params)
+
+    async def integrity_check(self) -> list[str]:
+        """`PRAGMA integrity_check` messages; `["ok"]` for a healthy database."""
+        return [str(row[0]) for row in await self.fetchall("PRAGMA integrity_check")]
+
+    async def backup(self, dest: Path) -> None:
+        """Copy the database with SQLite's online backup API into `dest` (written beside, then renamed)."""
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(dest.name + ".part")
+        part.unlink(missing_ok=True)
+        async with self._lock:
+            await self._run(_backup, self._connection(), part)
+        os.replace(part, dest)
+        log.info("db_backup_written", path=str(dest))
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise DatabaseError(f"database {self.path} is closed")
+        return self._conn
+
+    async def close(self) -> None:
+        """PRAGMA optimize, close the connection, stop the worker thread, release the instance lock."""
+        if self._conn is not None and self._aconn is not None:
+            async with self._lock:
+                aconn = self._aconn
+                try:
+                    await self._run(_optimize, self._conn)
+                finally:
+                    self._conn = None
+                    self._aconn = None
+                    await aconn.close()  # closes the sqlite3 connection and stops the worker thread
+        release_lock(self._lock_fd)
+        self._lock_fd = None
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+# --- functions that run on the worker thread -------------------------------------------------------
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = check_or_move_aside(path)
+    conn.row_factory = sqlite3.Row
+    for pragma in _PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
+def _begin(stx: SyncTx) -> None:
+    stx.execute("BEGIN IMMEDIATE")
+
+
+def _commit(stx: SyncTx) -> None:
+    try:
+        stx.execute("COMMIT")
+    except BaseException:
+        _rollback(stx)
+        raise
+
+
+def _rollback(stx: SyncTx) -> None:
+    # After some errors SQLite has already rolled back itself and ROLLBACK raises: gone either way.
+    with contextlib.suppress(sqlite3.Error):
+        stx.execute("ROLLBACK")
+
+
+def _in_transaction(stx: SyncTx, body: Callable[[], T]) -> T:
+    _begin(stx)
+    try:
+        result = body()
+    except BaseException:
+        _rollback(stx)
+        raise
+    _commit(stx)
+    return result
+
+
+def _backup(conn: sqlite3.Connection, part: Path) -> None:
+    target = sqlite3.connect(part)
+    try:
+        conn.backup(target)
+    finally:
+        target.close()
+
+
+def _optimize(conn: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        conn.execute("PRAGMA optimize")

@@ -1,0 +1,70 @@
+"""Start-up safety of the database file: the single-instance lock and the corruption check."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import structlog
+
+from bot.errors import DatabaseError
+
+log = structlog.get_logger(__name__)
+
+
+def acquire_lock(path: Path) -> int:
+    """flock `<db>.lock` (holding our pid); DatabaseError "already running (pid N)" if another holds it."""
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        # flock is released by the kernel when the process dies, so a crash never leaves a stale lock.
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise DatabaseError(f"{path}: statsbot already running (pid {holder})") from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    return fd
+
+
+def release_lock(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def check_or_move_aside(path: Path) -> sqlite3.Connection:
+    """Connect (autocommit), run `PRAGMA quick_check`; a damaged file is moved aside, DatabaseError raised."""
+    # isolation_level=None: no implicit transactions, we issue BEGIN IMMEDIATE ourselves.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+        reason = None if problems == ["ok"] else "; ".join(problems[:5])
+    except sqlite3.DatabaseError as exc:
+        reason = str(exc)
+    if reason is None:
+        return conn
+    conn.close()
+    moved = _move_aside(path)
+    log.error("db_corrupt", path=str(path), moved_to=str(moved), reason=reason)
+    raise DatabaseError(f"{path} is corrupt ({reason}); moved aside to {moved.name}, restore a backup")
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    if target.exists():
+        target = path.with_name(f"{target.name}-{time.monotonic_ns()}")
+    os.replace(path, target)
+    # The -wal/-shm belong to that file: keep them with it so nothing replays into a new database.
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.replace(side, target.with_name(target.name + suffix))
+    return target

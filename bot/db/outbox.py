@@ -1,0 +1,128 @@
+"""Outbox SQL: posts written in the import transaction, drained to the chat sink after commit."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from bot.db.connection import Database, Reader, SyncTx, as_async
+
+CHANNELS: Final = ("stats", "admin")
+NONCE_MAX_LENGTH: Final = 25  # Discord accepts nonces of at most 25 characters
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One post to make. `payload` is the decoded JSON object built by bot.ingest.posts."""
+
+    id: int
+    kind: str
+    channel: str
+    dedupe_key: str
+    payload: dict[str, Any]
+    nonce: str
+    state: str
+    attempts: int
+    next_attempt_at: float
+    last_error: str | None
+    message_id: str | None
+    created_at: float
+    sent_at: float | None
+
+
+_COLUMNS = (
+    "id, kind, channel, dedupe_key, payload, nonce, state, attempts, next_attempt_at, last_error, "
+    "message_id, created_at, sent_at"
+)
+
+
+def _row(r: sqlite3.Row) -> OutboxRow:
+    values = list(r)
+    values[4] = json.loads(values[4])
+    return OutboxRow(*values)
+
+
+def new_nonce() -> str:
+    """A 24-character random id (144 bits, URL-safe base64), unique per post and stable across retries."""
+    return secrets.token_urlsafe(18)
+
+
+def encode_payload(payload: Mapping[str, object]) -> str:
+    """Canonical JSON: the same payload always gives the same bytes (retried posts are identical)."""
+    return json.dumps(dict(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def enqueue_sync(
+    stx: SyncTx, *, kind: str, channel: str, dedupe_key: str, payload: Mapping[str, object], now: float
+) -> int | None:
+    """Queue a post in the caller's transaction. Returns its id, or None if `dedupe_key` was queued before."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown outbox channel {channel!r}")
+    result = stx.execute(
+        "INSERT OR IGNORE INTO outbox(kind, channel, dedupe_key, payload, nonce, created_at, "
+        "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (kind, channel, dedupe_key, encode_payload(payload), new_nonce(), now, now),
+    )
+    return result.lastrowid if result.rowcount == 1 else None
+
+
+enqueue = as_async(enqueue_sync)
+
+
+async def due(db: Reader, *, now: float, limit: int) -> list[OutboxRow]:
+    """Pending posts whose next attempt is due, oldest (lowest id) first."""
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+        (now, limit),
+    )
+    return [_row(r) for r in rows]
+
+
+async def get(db: Reader, outbox_id: int) -> OutboxRow | None:
+    """One outbox row by id."""
+    r = await db.fetchone(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,))
+    return None if r is None else _row(r)
+
+
+async def mark_sent(db: Database, outbox_id: int, message_id: str | None, now: float) -> None:
+    """Record a delivered post and the message id the chat sink returned."""
+    await db.execute(
+        "UPDATE outbox SET state = 'sent', message_id = ?, sent_at = ?, attempts = attempts + 1, "
+        "last_error = NULL WHERE id = ?",
+        (message_id, now, outbox_id),
+    )
+
+
+async def mark_retry(db: Database, outbox_id: int, error: str, next_attempt_at: float) -> None:
+    """A failed attempt: count it and wait until `next_attempt_at` (the nonce stays the same)."""
+    await db.execute(
+        "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+        "WHERE id = ? AND state = 'pending'",
+        (error, next_attempt_at, outbox_id),
+    )
+
+
+async def mark_dead(db: Database, outbox_id: int, error: str) -> None:
+    """Give up on a post (permanent error); it stays in the table for inspection."""
+    await db.execute(
+        "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ? WHERE id = ?",
+        (error, outbox_id),
+    )
+
+
+async def backlog(db: Reader) -> int:
+    """Number of posts not yet delivered (pending, due or not)."""
+    r = await db.fetchone("SELECT count(*) FROM outbox WHERE state = 'pending'")
+    return 0 if r is None else int(r[0])
+
+
+async def dead_letters(db: Reader, limit: int = 50) -> list[OutboxRow]:
+    """Posts given up on, newest first (health, admin commands)."""
+    rows = await db.fetchall(
+        f"SELECT {_COLUMNS} FROM outbox WHERE state = 'dead' ORDER BY id DESC LIMIT ?", (limit,)
+    )
+    return [_row(r) for r in rows]

@@ -1,0 +1,78 @@
+"""Statement runners: the synchronous SyncTx (on the database thread) and the async Reader protocol."""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from bot.db.connection import Database
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Positional (`?`) or named (`:name`) parameters.
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    """What a write statement did."""
+
+    rowcount: int
+    lastrowid: int | None
+
+
+class SyncTx:
+    """Synchronous statements on the worker thread (inside `run_transaction` or `Tx.call`)."""
+
+    __slots__ = ("_conn", "_db")
+
+    def __init__(self, db: Database, conn: sqlite3.Connection) -> None:
+        self._db = db
+        self._conn = conn
+
+    def execute(self, sql: str, params: Params = ()) -> ExecResult:
+        self._db.statements += 1
+        cur = self._conn.execute(sql, params)
+        return ExecResult(cur.rowcount, cur.lastrowid)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """One statement for many rows; returns the total rowcount."""
+        self._db.statements += 1
+        return self._conn.executemany(sql, rows).rowcount
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        self._db.statements += 1
+        return self._conn.execute(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        rows = self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+class Reader(Protocol):
+    """What read helpers need: a Database outside a transaction, or a Tx inside one."""
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None: ...
+
+    async def call(
+        self, fn: Callable[Concatenate[SyncTx, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T: ...
+
+
+def as_async(
+    fn: Callable[Concatenate[SyncTx, P], T],
+) -> Callable[Concatenate[Reader, P], Coroutine[Any, Any, T]]:
+    """The awaitable twin of a synchronous SQL helper: `await twin(db_or_tx, ...)` runs it on the thread."""
+
+    @functools.wraps(fn)
+    async def twin(db: Reader, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await db.call(fn, *args, **kwargs)
+
+    return twin
