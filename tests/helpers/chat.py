@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import time
 from collections.abc import Mapping
+from pathlib import Path
 
+from bot.config import Settings
 from bot.db import outbox
 from bot.db.connection import Database
+from bot.ingest.importer import import_file
 from bot.ingest.posts import (
     AlertPayload,
     MatchPayload,
@@ -16,6 +21,8 @@ from bot.ingest.posts import (
     SessionPayload,
     alert_payload,
 )
+from bot.ops.sources import import_settings
+from tests.helpers.fake_discord import ADMIN_CHANNEL, ADMIN_ROLE, GUILD_ID, STATS_CHANNEL
 
 
 def player(name: str, kills: int, deaths: int, **extra: object) -> PlayerLine:
@@ -138,3 +145,39 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def discord_settings(**discord_values: object) -> Settings:
+    values: dict[str, object] = {
+        "token": "fake-token",
+        "guild_id": GUILD_ID,
+        "stats_channel_id": STATS_CHANNEL,
+        "admin_channel_id": ADMIN_CHANNEL,
+        "admin_role_id": ADMIN_ROLE,
+    }
+    values.update(discord_values)
+    return Settings.from_values(discord=values)
+
+
+async def import_samples(
+    db: Database, samples_dir: Path, *, server: str = "main", limit: int | None = None
+) -> int:
+    """Import real sample files through the real importer; returns how many were imported."""
+    settings = import_settings(Settings.from_values())
+    names = sorted(p.name for p in samples_dir.glob("*-round-[12].txt"))[:limit]
+    imported = 0
+    for name in names:
+        data = (samples_dir / name).read_bytes()
+        outcome = await import_file(
+            db,
+            server=server,
+            filename=name,
+            size=len(data),
+            mtime=0,
+            data=data,
+            sha256=hashlib.sha256(data).hexdigest(),
+            settings=settings,
+            now=time.time(),
+        )
+        imported += outcome.state == "imported"
+    return imported

@@ -78,6 +78,8 @@ class FakeDiscord:
         self.commands: list[dict[str, Any]] = []
         self.port = 0
         self.token_ok = True  # False: login is refused with 401 like a revoked token
+        self.history_forbidden = False  # True: reading messages answers 403 (no Read Message History)
+        self.commands_status = 200  # the answer to a command sync (403: no applications.commands scope)
         self._ids = itertools.count(10_000)
         for channel_id, name in ((STATS_CHANNEL, "stats"), (ADMIN_CHANNEL, "admin")):
             self.add_channel(channel_id, name)
@@ -167,6 +169,8 @@ class FakeDiscord:
         if parts[0] == "guilds" and len(parts) >= 2:
             return self._guild(int(parts[1]), parts[2:])
         if parts[0] == "applications" and parts[-1] == "commands" and request.method == "PUT":
+            if self.commands_status != 200:
+                return _json({"message": "refused", "code": 50001}, status=self.commands_status)
             self.commands = [
                 {**c, "id": str(next(self._ids)), "application_id": APP_ID, "version": "1"}
                 for c in rec.json or []
@@ -202,6 +206,8 @@ class FakeDiscord:
             return _json({"message": "Unknown Channel", "code": 10003}, status=404)
         if not rest and request.method == "GET":
             return _json(self.channels[channel_id])
+        if rest == ["messages"] and request.method == "GET" and self.history_forbidden:
+            return _json({"message": "Missing Access", "code": 50001}, status=403)
         if rest == ["messages"] and request.method == "GET":
             limit = int(request.query.get("limit", "50"))
             return _json(list(reversed(self.visible(channel_id)))[:limit])  # newest first, like Discord
