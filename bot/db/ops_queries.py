@@ -1,0 +1,235 @@
+"""Operations SQL: what diagnose, explain, registry check/repair, health and metrics read, and the repairs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.db.connection import Reader, Tx
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryRow:
+    """The processed_files columns the operations commands look at."""
+
+    server: str
+    filename: str
+    state: str
+    size: int | None
+    mtime: int | None
+    sha256: str | None
+    attempts: int
+    last_error: str | None
+    round_id: int | None
+    updated_at: float
+    next_attempt_at: float | None = None
+    first_seen_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoundRef:
+    """An imported round by the file it came from (no player data)."""
+
+    id: int
+    server: str
+    filename: str
+    sha256: str
+    map: str
+    round_number: int
+    played_at: str
+    status: str
+    paired_round_id: int | None
+    imported_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRef:
+    """An outbox post that mentions a file."""
+
+    id: int
+    kind: str
+    channel: str
+    state: str
+    attempts: int
+    last_error: str | None
+    message_id: str | None
+    created_at: float
+    sent_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerStatusRow:
+    """One server_status row (per-server poll health)."""
+
+    server: str
+    last_poll_at: float | None
+    last_success_at: float | None
+    last_error: str | None
+    consecutive_failures: int
+    last_listing_count: int | None
+    last_poll_seconds: float | None
+
+
+_REG_COLUMNS = (
+    "server, filename, state, size, mtime, sha256, attempts, last_error, round_id, updated_at, "
+    "next_attempt_at, first_seen_at"
+)
+_ROUND_COLUMNS = (
+    "id, server, filename, sha256, map, round_number, played_at, status, paired_round_id, imported_at"
+)
+
+
+def _reg(r: Any) -> RegistryRow:
+    return RegistryRow(*tuple(r))
+
+
+def _round(r: Any) -> RoundRef:
+    return RoundRef(*tuple(r))
+
+
+async def known_servers(db: Reader) -> list[str]:
+    """Every server name that appears in the registry or in the rounds."""
+    rows = await db.fetchall("SELECT server FROM processed_files UNION SELECT server FROM rounds ORDER BY 1")
+    return [str(r[0]) for r in rows]
+
+
+async def registry_rows(db: Reader, server: str) -> list[RegistryRow]:
+    """Every registry row of one server."""
+    rows = await db.fetchall(f"SELECT {_REG_COLUMNS} FROM processed_files WHERE server = ?", (server,))
+    return [_reg(r) for r in rows]
+
+
+async def registry_rows_named(db: Reader, filename: str, server: str | None = None) -> list[RegistryRow]:
+    """The registry rows of one file name (on every server unless `server` is given)."""
+    sql = f"SELECT {_REG_COLUMNS} FROM processed_files WHERE filename = ?"
+    params: list[Any] = [filename]
+    if server is not None:
+        sql += " AND server = ?"
+        params.append(server)
+    return [_reg(r) for r in await db.fetchall(sql + " ORDER BY server", params)]
+
+
+async def round_refs(db: Reader, server: str) -> list[RoundRef]:
+    """Every round of one server (without players)."""
+    rows = await db.fetchall(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE server = ?", (server,))
+    return [_round(r) for r in rows]
+
+
+async def rounds_named(db: Reader, filename: str, server: str | None = None) -> list[RoundRef]:
+    """The rounds imported from one file name (on every server unless `server` is given)."""
+    sql = f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE filename = ?"
+    params: list[Any] = [filename]
+    if server is not None:
+        sql += " AND server = ?"
+        params.append(server)
+    return [_round(r) for r in await db.fetchall(sql + " ORDER BY server", params)]
+
+
+async def round_by_id(db: Reader, round_id: int) -> RoundRef | None:
+    r = await db.fetchone(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE id = ?", (round_id,))
+    return None if r is None else _round(r)
+
+
+async def rounds_since(
+    db: Reader, *, played_from: str, server: str | None = None, map_name: str | None = None
+) -> list[RoundRef]:
+    """Rounds played at or after `played_from` ('YYYY-MM-DD HH:MM:SS'), optionally of one server / map."""
+    sql = f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE played_at >= ?"
+    params: list[Any] = [played_from]
+    if server is not None:
+        sql += " AND server = ?"
+        params.append(server)
+    if map_name is not None:
+        sql += " AND map = ?"
+        params.append(map_name)
+    return [_round(r) for r in await db.fetchall(sql + " ORDER BY played_at, server, filename", params)]
+
+
+async def outbox_for_file(db: Reader, server: str, filename: str) -> list[OutboxRef]:
+    """Outbox posts whose dedupe key or payload names this file of this server, oldest first."""
+    # instr, not LIKE: file names contain '_' which LIKE would treat as a wildcard.
+    rows = await db.fetchall(
+        "SELECT id, kind, channel, state, attempts, last_error, message_id, created_at, sent_at FROM outbox "
+        "WHERE instr(dedupe_key, ?) > 0 OR (instr(payload, ?) > 0 AND instr(payload, ?) > 0) ORDER BY id",
+        (f"{server}:{filename}", json.dumps(filename), json.dumps(server)),
+    )
+    return [OutboxRef(*tuple(r)) for r in rows]
+
+
+async def outbox_backlog(db: Reader) -> int:
+    """Posts still waiting to be sent."""
+    r = await db.fetchone("SELECT count(*) FROM outbox WHERE state = 'pending'")
+    return 0 if r is None else int(r[0])
+
+
+async def outbox_counts(db: Reader) -> dict[str, int]:
+    """Outbox rows per state (pending, sent, dead)."""
+    return {
+        str(r[0]): int(r[1]) for r in await db.fetchall("SELECT state, count(*) FROM outbox GROUP BY state")
+    }
+
+
+async def state_counts(db: Reader) -> dict[tuple[str, str], int]:
+    """(server, state) → number of registry rows."""
+    rows = await db.fetchall("SELECT server, state, count(*) FROM processed_files GROUP BY server, state")
+    return {(str(r[0]), str(r[1])): int(r[2]) for r in rows}
+
+
+async def round_counts(db: Reader) -> dict[str, int]:
+    """server → number of imported rounds."""
+    return {
+        str(r[0]): int(r[1]) for r in await db.fetchall("SELECT server, count(*) FROM rounds GROUP BY server")
+    }
+
+
+async def server_statuses(db: Reader) -> dict[str, ServerStatusRow]:
+    """Every server_status row by server name."""
+    rows = await db.fetchall(
+        "SELECT server, last_poll_at, last_success_at, last_error, consecutive_failures, "
+        "last_listing_count, last_poll_seconds FROM server_status"
+    )
+    return {str(r[0]): ServerStatusRow(*tuple(r)) for r in rows}
+
+
+async def open_alert_count(db: Reader) -> int:
+    r = await db.fetchone("SELECT count(*) FROM alerts WHERE resolved_at IS NULL")
+    return 0 if r is None else int(r[0])
+
+
+def quick_check_file(path: Path) -> list[str]:
+    """`PRAGMA quick_check` on a separate read-only connection (["ok"] when healthy). Blocking: use a thread.
+
+    The check reads the whole file; on its own connection (WAL lets readers run beside the writer) it
+    never holds up the daemon's single connection, and so never delays an import.
+    """
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return [str(r[0]) for r in conn.execute("PRAGMA quick_check")]
+    finally:
+        conn.close()
+
+
+async def delete_registry_rows(tx: Tx, server: str, filenames: Iterable[str]) -> int:
+    """Forget registry rows ('imported' rows whose round is gone): those files get processed anew."""
+    return await tx.executemany(
+        "DELETE FROM processed_files WHERE server = ? AND filename = ?", [(server, n) for n in filenames]
+    )
+
+
+async def delete_round(tx: Tx, round_id: int) -> None:
+    """Remove one round; players, weapons and its match go with it (ON DELETE CASCADE / SET NULL).
+
+    Its session counts one round less, so re-importing it (reprocess) leaves the count, and with it the
+    session post's dedupe key, as it was: no second summary for an unchanged session.
+    """
+    await tx.execute(
+        "UPDATE sessions SET round_count = max(round_count - 1, 0) "
+        "WHERE id = (SELECT session_id FROM rounds WHERE id = ?)",
+        (round_id,),
+    )
+    await tx.execute("UPDATE rounds SET paired_round_id = NULL WHERE paired_round_id = ?", (round_id,))
+    await tx.execute("DELETE FROM rounds WHERE id = ?", (round_id,))

@@ -1,0 +1,164 @@
+"""`statsbot diagnose`: gather the four locations of each server (I/O) and compare them (bot.ops.drift)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from bot.config import ServerConfig, Settings
+from bot.db import ops_queries
+from bot.db.connection import Reader
+from bot.errors import SourceError
+from bot.ingest.source import StatsSource
+from bot.ops.drift import (
+    LocalFile,
+    RegistryEntry,
+    RemoteFile,
+    RoundEntry,
+    ServerReport,
+    ServerSnapshot,
+    compare,
+    is_stats_name,
+)
+from bot.ops.sources import make_source
+
+log = structlog.get_logger(__name__)
+
+SourceFactory = Callable[[ServerConfig], StatsSource]
+GZ_SUFFIX = ".gz"
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnoseReport:
+    """The whole report: one ServerReport per server, in configuration order."""
+
+    generated_at: float
+    servers: tuple[ServerReport, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return all(s.healthy for s in self.servers)
+
+
+def scan_local(folder: Path) -> dict[str, LocalFile]:
+    """Stats files in one server's local_stats folder; `<name>.gz` (retention) counts as `<name>`."""
+    found: dict[str, LocalFile] = {}
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return found
+    for entry in entries:
+        if not entry.is_file(follow_symlinks=False):
+            continue
+        compressed = entry.name.endswith(GZ_SUFFIX)
+        name = entry.name[: -len(GZ_SUFFIX)] if compressed else entry.name
+        if not is_stats_name(name):  # .part leftovers, notes an operator dropped there
+            continue
+        if name in found and not compressed:
+            continue  # both copies present: the plain one wins
+        found[name] = LocalFile(name, entry.stat(follow_symlinks=False).st_size, compressed)
+    return found
+
+
+async def list_remote(
+    source: StatsSource, limit_seconds: float
+) -> tuple[dict[str, RemoteFile] | None, str | None]:
+    """The server's files, or (None, reason) when it cannot be listed; never raises for a source failure."""
+    try:
+        async with asyncio.timeout(limit_seconds):
+            entries = await source.list()
+    except (SourceError, OSError, TimeoutError) as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
+        log.warning("diagnose_remote_unavailable", server=source.server, error=reason)
+        return None, reason
+    return {e.name: RemoteFile(e.name, e.size, e.mtime) for e in entries if e.is_file}, None
+
+
+async def snapshot(
+    db: Reader, server: str, *, local_root: Path, source: StatsSource | None, limit_seconds: float = 30.0
+) -> ServerSnapshot:
+    """Read the four locations of one server. `source` None: the server is not configured (remote unknown)."""
+    remote: dict[str, RemoteFile] | None = None
+    error: str | None = "not configured"
+    if source is not None:
+        remote, error = await list_remote(source, limit_seconds)
+    local = await asyncio.to_thread(scan_local, local_root / server)
+    registry = {
+        r.filename: RegistryEntry(
+            r.filename, r.state, r.size, r.mtime, r.sha256, r.attempts, r.last_error, r.round_id, r.updated_at
+        )
+        for r in await ops_queries.registry_rows(db, server)
+    }
+    rounds = {
+        r.filename: RoundEntry(r.id, r.filename, r.sha256) for r in await ops_queries.round_refs(db, server)
+    }
+    return ServerSnapshot(server, remote, local, registry, rounds, error)
+
+
+def servers_to_report(settings: Settings, known: Sequence[str], only: str | None) -> list[str]:
+    """Configured servers first, then servers the database knows but the config no longer lists."""
+    names = [s.name for s in settings.servers]
+    names += [n for n in known if n not in names]
+    if only is not None:
+        if only not in names:
+            settings.server(only)  # raises ConfigError naming the unknown server
+        names = [only]
+    return names
+
+
+def _listing_limit(cfg: ServerConfig | None) -> float:
+    if cfg is None:
+        return 30.0
+    return cfg.connect_timeout_seconds + cfg.operation_timeout_seconds
+
+
+async def diagnose(
+    db: Reader,
+    settings: Settings,
+    *,
+    server: str | None = None,
+    source_factory: SourceFactory | None = None,
+    remote: bool = True,
+    limit_seconds: float | None = None,
+) -> DiagnoseReport:
+    """The four-location report for every server (or one). An unreachable server is reported, never raised.
+
+    `source_factory` builds a source per configured server (default: the production SSH factory);
+    `remote=False` skips the servers entirely (the remote column is then unknown). A listing may take
+    `limit_seconds` (default: the server's connect + operation timeouts) before it counts as unreachable.
+    """
+    if source_factory is None:
+
+        def source_factory(cfg: ServerConfig) -> StatsSource:
+            return make_source(cfg, settings)
+
+    configured = {s.name: s for s in settings.servers}
+    names = servers_to_report(settings, await ops_queries.known_servers(db), server)
+
+    async def one(name: str) -> ServerReport:
+        cfg = configured.get(name)
+        source = source_factory(cfg) if cfg is not None and remote and cfg.enabled else None
+        try:
+            snap = await snapshot(
+                db, name, local_root=settings.paths.local_stats, source=source,
+                limit_seconds=limit_seconds or _listing_limit(cfg),
+            )  # fmt: skip
+        finally:
+            if source is not None:
+                await source.close()
+        if source is None and cfg is not None:
+            snap = ServerSnapshot(
+                snap.server, None, snap.local, snap.registry, snap.rounds,
+                "remote not checked" if cfg.enabled else "server disabled",
+            )  # fmt: skip
+        return compare(snap)
+
+    # Servers are listed concurrently: one slow or unreachable server costs its timeout once, not per server.
+    reports = await asyncio.gather(*(one(name) for name in names))
+    return DiagnoseReport(time.time(), tuple(reports))

@@ -1,0 +1,131 @@
+"""One health verdict: database, disk space, each server's last successful poll, outbox backlog, scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.config import Settings
+from bot.db import ops_queries
+from bot.db.connection import Database
+from bot.errors import DatabaseError
+
+# A server counts as stale after this many poll intervals without a successful poll.
+STALE_POLL_INTERVALS = 3
+
+DiskUsage = Callable[[Path], int]  # free bytes of the filesystem holding the path
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the verdict."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    checks: tuple[Check, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "healthy": self.healthy,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+        }
+
+    def render(self) -> str:
+        lines = [f"{'ok ' if c.ok else 'BAD'}  {c.name:<22} {c.detail}" for c in self.checks]
+        lines.append("healthy" if self.healthy else "UNHEALTHY")
+        return "\n".join(lines) + "\n"
+
+
+def free_bytes(path: Path) -> int:
+    """Free bytes for an unprivileged writer on the filesystem of `path` (its nearest existing parent)."""
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    return shutil.disk_usage(probe).free
+
+
+async def _database(db: Database) -> Check:
+    try:
+        messages = await asyncio.to_thread(ops_queries.quick_check_file, db.path)
+    except (sqlite3.Error, DatabaseError) as exc:
+        return Check("database", False, f"unreadable: {exc}")
+    if messages == ["ok"]:
+        return Check("database", True, "quick_check ok")
+    return Check("database", False, "; ".join(messages[:3]))
+
+
+def _disk(settings: Settings, disk_free: DiskUsage) -> list[Check]:
+    floor = settings.health.min_free_disk_mb
+    checks = []
+    for label, path in (
+        ("disk data_dir", settings.paths.data_dir),
+        ("disk local_stats", settings.paths.local_stats),
+    ):
+        free_mb = disk_free(path) // (1024 * 1024)
+        checks.append(Check(label, free_mb >= floor, f"{free_mb} MB free (minimum {floor} MB) at {path}"))
+    return checks
+
+
+async def _servers(db: Database, settings: Settings, now: float) -> list[Check]:
+    statuses = await ops_queries.server_statuses(db)
+    checks = []
+    for server in settings.servers:
+        if not server.enabled:
+            continue
+        status = statuses.get(server.name)
+        limit = STALE_POLL_INTERVALS * server.poll_seconds
+        name = f"server {server.name}"
+        if status is None or status.last_success_at is None:
+            error = f" (last error: {status.last_error})" if status is not None and status.last_error else ""
+            checks.append(Check(name, False, f"no successful poll yet{error}"))
+            continue
+        age = now - status.last_success_at
+        detail = f"last successful poll {age:.0f}s ago (limit {limit:.0f}s)"
+        if status.consecutive_failures:
+            detail += f", {status.consecutive_failures} failures since: {status.last_error}"
+        checks.append(Check(name, age <= limit, detail))
+    return checks
+
+
+async def check_health(
+    db: Database,
+    settings: Settings,
+    *,
+    now: float | None = None,
+    scheduler_running: bool | None = None,
+    disk_free: DiskUsage = free_bytes,
+) -> HealthReport:
+    """Every check; `scheduler_running` None = not known here (the CLI runs outside the daemon), skipped."""
+    at = time.time() if now is None else now
+    checks = [await _database(db)]
+    if not checks[0].ok:
+        return HealthReport(tuple(checks))
+    checks += _disk(settings, disk_free)
+    checks += await _servers(db, settings, at)
+    backlog = await ops_queries.outbox_backlog(db)
+    limit = settings.health.outbox_backlog_alert
+    checks.append(Check("outbox backlog", backlog <= limit, f"{backlog} posts pending (limit {limit})"))
+    if scheduler_running is not None:
+        checks.append(
+            Check("scheduler", scheduler_running, "running" if scheduler_running else "not running")
+        )
+    return HealthReport(tuple(checks))
+
+
+async def is_healthy(db: Database, settings: Settings, *, scheduler_running: bool | None = None) -> bool:
+    """The single yes/no the watchdog, /healthz and `statsbot health` share."""
+    return (await check_health(db, settings, scheduler_running=scheduler_running)).healthy

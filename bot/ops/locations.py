@@ -1,0 +1,92 @@
+"""The four locations of one server as plain values (what diagnose reads), and the file-name helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.errors import ParseError
+from bot.stats.names import parse_filename, unsafe_name_reason
+
+# Registry states after which nothing more happens to a file on its own.
+DONE_STATES = frozenset({"imported", "duplicate", "ignored"})
+IN_PROGRESS_STATES = frozenset({"seen", "downloaded"})
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFile:
+    """A file as the game server lists it."""
+
+    name: str
+    size: int
+    mtime: int
+
+
+@dataclass(frozen=True, slots=True)
+class LocalFile:
+    """A copy in local_stats/<server>/; `compressed` when retention gzipped it to `<name>.gz`."""
+
+    name: str
+    size: int
+    compressed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryEntry:
+    """One processed_files row."""
+
+    name: str
+    state: str
+    size: int | None = None
+    mtime: int | None = None
+    sha256: str | None = None
+    attempts: int = 0
+    last_error: str | None = None
+    round_id: int | None = None
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class RoundEntry:
+    """One imported round, by the file it came from."""
+
+    id: int
+    name: str
+    sha256: str
+    size: int | None = None  # length of the stored raw content, when known
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSnapshot:
+    """What each of the four locations holds for one server. `remote` None = the server was unreachable."""
+
+    server: str
+    remote: Mapping[str, RemoteFile] | None
+    local: Mapping[str, LocalFile]
+    registry: Mapping[str, RegistryEntry]
+    rounds: Mapping[str, RoundEntry]
+    remote_error: str | None = None
+
+
+def _base(name: str) -> str:
+    # Recursive listings name files 'sub/<file>': the grammar applies to the last part.
+    return name.rsplit("/", 1)[-1]
+
+
+def file_date(name: str) -> str | None:
+    """The YYYY-MM-DD of a stats file name, None when the name does not parse."""
+    try:
+        return f"{parse_filename(_base(name)).played_at:%Y-%m-%d}"
+    except ParseError:
+        return None
+
+
+def is_stats_name(name: str) -> bool:
+    """True for a name the pipeline accepts (stats file or companion)."""
+    if any(unsafe_name_reason(part) for part in name.split("/")):
+        return False
+    try:
+        parse_filename(_base(name))
+    except ParseError:
+        return False
+    return True

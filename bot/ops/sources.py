@@ -1,0 +1,44 @@
+"""Build the stats source of a configured server (the SSH source) for the operations commands."""
+
+from __future__ import annotations
+
+from bot.config import ServerConfig, Settings
+from bot.ingest.importer import ImportSettings
+from bot.ingest.source import StatsSource
+
+
+def make_source(server: ServerConfig, settings: Settings) -> StatsSource:
+    """The production source of `server`: one SSH/SFTP connection with strict host-key checking."""
+    from bot.ingest.ssh_source import SshParams, SshSource  # asyncssh only when a server is contacted
+
+    passphrase = server.private_key_passphrase
+    return SshSource(
+        SshParams(
+            server=server.name,
+            host=server.host,
+            port=server.port,
+            username=server.username,
+            private_key=server.private_key,
+            passphrase=None if passphrase is None else passphrase.get_secret_value(),
+            known_hosts=server.known_hosts,
+            remote_dir=server.remote_dir,
+            recursive=server.recursive,
+            connect_timeout=server.connect_timeout_seconds,
+            op_timeout=server.operation_timeout_seconds,
+            keepalive_interval=server.keepalive_interval_seconds,
+            keepalive_count_max=server.keepalive_count_max,
+            max_file_bytes=settings.ingest.max_file_bytes,
+        )
+    )
+
+
+def import_settings(settings: Settings) -> ImportSettings:
+    """The importer's knobs from [ingest] (the same mapping as the daemon's)."""
+    ing = settings.ingest
+    return ImportSettings(
+        session_gap=ing.session_gap_minutes * 60,
+        pairing_window=ing.pairing_window_minutes * 60,
+        max_attempts=ing.max_attempts,
+        retry_base_seconds=ing.retry_base_seconds,
+        retry_max_seconds=ing.retry_max_seconds,
+    )

@@ -1,0 +1,118 @@
+"""Operations test rig: a real SFTP server, a real migrated database, files imported for real."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.config import ServerConfig, Settings
+from bot.db.connection import Database
+from bot.ingest.importer import import_file
+from bot.ingest.source import StatsSource
+from bot.ingest.ssh_source import SshSource
+from bot.ops.sources import import_settings
+from tests.helpers.sftp import REMOTE_DIR, SftpRig, sftp_rig
+
+# Eight real files of one evening: four R1/R2 pairs in play order.
+EVENING = [
+    "2025-10-02-211808-etl_adlernest-round-1.txt",
+    "2025-10-02-212249-etl_adlernest-round-2.txt",
+    "2025-10-02-213333-supply-round-1.txt",
+    "2025-10-02-214239-supply-round-2.txt",
+    "2025-10-02-230707-braundorf_b4-round-1.txt",
+    "2025-10-02-231506-braundorf_b4-round-2.txt",
+    "2025-10-02-232339-erdenberg_t2-round-1.txt",
+    "2025-10-02-232818-erdenberg_t2-round-2.txt",
+]
+LATER = [
+    "2025-10-14-232828-etl_ice-round-1.txt",
+    "2025-10-14-233150-etl_ice-round-2.txt",
+    "2025-10-17-231208-frostbite-round-1.txt",
+    "2025-10-17-231411-frostbite-round-2.txt",
+]
+BASE_MTIME = 1_760_000_000
+
+
+@dataclass
+class World:
+    """One server 'main' on an embedded SFTP server, its settings, and an open database."""
+
+    rig: SftpRig
+    settings: Settings
+    db: Database
+    samples: Path
+
+    @property
+    def local_dir(self) -> Path:
+        return self.settings.paths.local_stats / "main"
+
+    def factory(self) -> Callable[[ServerConfig], StatsSource]:
+        def make(cfg: ServerConfig) -> StatsSource:
+            return SshSource(self.rig.params(cfg.name, port=cfg.port))
+
+        return make
+
+    def put_remote(self, names: Iterable[str]) -> None:
+        for i, name in enumerate(names):
+            self.rig.write(name, (self.samples / name).read_bytes(), mtime=BASE_MTIME + i)
+
+    def put_local(self, names: Iterable[str]) -> None:
+        self.local_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            shutil.copyfile(self.samples / name, self.local_dir / name)
+
+    async def import_(self, names: Iterable[str], server: str = "main") -> dict[str, str]:
+        """Import sample files through the real importer (as the daemon would after a download)."""
+        states = {}
+        for name in names:
+            result = await self.import_content(name, (self.samples / name).read_bytes(), server)
+            states[name] = str(result["state"])
+        return states
+
+    async def import_content(self, name: str, data: bytes, server: str = "main") -> dict[str, str | None]:
+        remote = self.rig.stats_dir / name
+        mtime = int(remote.stat().st_mtime) if remote.exists() else BASE_MTIME
+        outcome = await import_file(
+            self.db, server=server, filename=name, size=len(data), mtime=mtime, data=data,
+            sha256=hashlib.sha256(data).hexdigest(), settings=import_settings(self.settings), now=1000.0,
+        )  # fmt: skip
+        return {"state": outcome.state, "error": outcome.error}
+
+
+def make_settings(base: Path, rig: SftpRig, **sections: Any) -> Settings:
+    values: dict[str, Any] = {
+        "paths": {"data_dir": base / "data", "local_stats": base / "local_stats"},
+        "servers": [
+            {
+                "name": "main",
+                "host": "127.0.0.1",
+                "port": rig.server.port,
+                "username": "statsbot",
+                "private_key": rig.server.client_key_path,
+                "known_hosts": rig.server.known_hosts_path,
+                "remote_dir": REMOTE_DIR,
+                "min_file_age_seconds": 0,
+                "connect_timeout_seconds": 3,
+                "operation_timeout_seconds": 3,
+            }
+        ],
+    }
+    values.update(sections)
+    return Settings.from_values(**values)
+
+
+@asynccontextmanager
+async def open_world(tmp_path: Path, samples_dir: Path) -> AsyncIterator[World]:
+    """One server 'main' served from tmp_path/remote, settings under tmp_path, the database open."""
+    async with sftp_rig(tmp_path) as rig:
+        settings = make_settings(tmp_path, rig)
+        world = World(rig, settings, await Database.open(settings.paths.db_path), samples_dir)
+        try:
+            yield world
+        finally:
+            await world.db.close()  # tests may reopen world.db (restore from backup): close the current one

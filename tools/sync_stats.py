@@ -1,0 +1,32 @@
+"""Import stats files that were never processed and (optionally) re-download missing local copies.
+
+Nothing already imported is imported again. Exit 0 on success, 1 if a server was unreachable or a file
+failed, 2 for bad input or configuration. Same as `statsbot sync`.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as `python tools/sync_stats.py`: make `bot` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.commands.ops import cmd_sync, parse_date
+from tools._common import parser, run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = parser(__doc__)
+    p.add_argument("--server", help="only this server")
+    p.add_argument("--since", type=parse_date, help="only files named on or after this date (YYYY-MM-DD)")
+    p.add_argument(
+        "--restore-local", action="store_true", help="re-download missing local copies (no import)"
+    )
+    p.add_argument("--dry-run", action="store_true", help="report what would be done, change nothing")
+    return run(p, cmd_sync, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
