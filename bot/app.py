@@ -1,0 +1,249 @@
+"""Composition root: builds the database, sources, pollers, scheduler and chat, and runs `run` / `once`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+
+import structlog
+
+from bot.chat.runtime import ChatRuntime, start_chat
+from bot.config import ServerConfig, Settings
+from bot.db.connection import Database
+from bot.ingest import files as localfiles
+from bot.ingest.importer import ImportSettings, close_idle_sessions
+from bot.ingest.poller import CycleResult, Poller, PollerConfig
+from bot.ingest.registry import MemoryCache, Registry
+from bot.ingest.settle import SettleGate
+from bot.ingest.source import StatsSource
+from bot.ops.sources import make_source
+from bot.scheduler import Scheduler
+
+log = structlog.get_logger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 30.0  # in-flight cycles get this long to finish their current import
+ONCE_MAX_SETTLE_ROUNDS = 4  # `once`: re-check a still-changing file at most this often, then leave it
+SESSION_CHECK_SECONDS = 60.0
+
+ChatFactory = Callable[[Settings, Database], Awaitable[ChatRuntime]]
+# Maintenance hooks run by the scheduler: (job id, interval seconds, coroutine function of the App).
+MaintenanceJob = tuple[str, float, Callable[["App"], Awaitable[None]]]
+
+
+def import_settings(settings: Settings) -> ImportSettings:
+    ing = settings.ingest
+    return ImportSettings(
+        session_gap=ing.session_gap_minutes * 60,
+        pairing_window=ing.pairing_window_minutes * 60,
+        max_attempts=ing.max_attempts,
+        retry_base_seconds=ing.retry_base_seconds,
+        retry_max_seconds=ing.retry_max_seconds,
+    )
+
+
+async def _backup(app: App) -> None:
+    from bot.ops.dbtools import backup_database
+
+    assert app.db is not None
+    await backup_database(app.db, app.settings.backup_dir, keep=app.settings.backup.keep)
+
+
+def default_maintenance(settings: Settings) -> list[MaintenanceJob]:
+    """Maintenance beyond polling; further jobs (retention, digest) plug in via `App.maintenance`."""
+    jobs: list[MaintenanceJob] = []
+    if settings.backup.enabled:
+        jobs.append(("db:backup", settings.backup.interval_hours * 3600, _backup))
+    from bot.ops.maintenance import maintenance_jobs  # health alerts, retention (bot/ops)
+
+    jobs += maintenance_jobs(settings)
+    return jobs
+
+
+@dataclass(slots=True)
+class App:
+    """The daemon. `sources` overrides the SSH sources per server name (tests, local folders)."""
+
+    settings: Settings
+    sources: Mapping[str, StatsSource] = field(default_factory=dict)
+    chat_factory: ChatFactory = start_chat
+    maintenance: list[MaintenanceJob] = field(default_factory=list)
+    monotonic: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time
+    db: Database | None = None
+    chat: ChatRuntime | None = None
+    pollers: dict[str, Poller] = field(default_factory=dict)
+    _cycles: dict[str, asyncio.Task[CycleResult]] = field(default_factory=dict)
+    _sources: dict[str, StatsSource] = field(default_factory=dict)
+
+    async def open(self) -> None:
+        """Open the database (migrations, lock), load the memory layer ONCE, build pollers and chat."""
+        self.db = await Database.open(self.settings.paths.db_path)
+        try:
+            memory = await MemoryCache.load(self.db)
+            for server in self.settings.enabled_servers:
+                self.pollers[server.name] = self._poller(server, memory)
+            self.chat = await self.chat_factory(self.settings, self.db)
+        except BaseException:
+            await self.close()
+            raise
+
+    def _poller(self, server: ServerConfig, memory: MemoryCache) -> Poller:
+        assert self.db is not None
+        local_dir = self.settings.paths.local_stats / server.name
+        local_dir.mkdir(parents=True, exist_ok=True)
+        localfiles.remove_orphan_parts(local_dir)  # a crash mid-download leaves a .part: never used, removed
+        source = self.sources.get(server.name) or make_source(server, self.settings)
+        self._sources[server.name] = source
+        return Poller(
+            db=self.db,
+            source=source,
+            registry=Registry(self.db, server.name, local_dir, memory),
+            gate=SettleGate(server.min_file_age_seconds, clock=self.monotonic),
+            config=PollerConfig(
+                server=server.name,
+                full_listing_seconds=server.full_listing_seconds,
+                max_parallel_downloads=server.max_parallel_downloads,
+                unreachable_alert_polls=self.settings.health.unreachable_alert_polls,
+                recursive=server.recursive,
+            ),
+            import_settings=import_settings(self.settings),
+            local_stats=self.settings.paths.local_stats,
+            on_import=self._notify_chat,
+            monotonic=self.monotonic,
+            wall=self.wall,
+        )
+
+    def _notify_chat(self) -> None:
+        if self.chat is not None:
+            self.chat.notify()
+
+    async def close(self) -> None:
+        """Release sources, chat and the database (aiosqlite keeps the process alive otherwise)."""
+        for source in self._sources.values():
+            with contextlib.suppress(Exception):
+                await source.close()
+        self._sources.clear()
+        if self.chat is not None:
+            chat, self.chat = self.chat, None
+            await chat.close()
+        if self.db is not None:
+            db, self.db = self.db, None
+            await db.close()
+
+    # ---- once ---------------------------------------------------------------------------------
+
+    async def once(self) -> int:
+        """One complete cycle per server, settle gate waited out, outbox drained. 1 if a server failed."""
+        await self.open()
+        try:
+            results = await asyncio.gather(*(self._once_server(p) for p in self.pollers.values()))
+            assert self.chat is not None
+            await self.chat.drain_once()
+        finally:
+            await self.close()
+        failed = [r.server for r in results if not r.ok]
+        log.info("once_finished", servers=len(results), failed=failed)
+        return 1 if failed else 0
+
+    async def _once_server(self, poller: Poller) -> CycleResult:
+        result = await poller.poll()
+        for _ in range(ONCE_MAX_SETTLE_ROUNDS):
+            if not result.ok or not len(poller.gate):
+                break
+            waits = [poller.gate.remaining(n) or 0.0 for n in poller.gate.pending()]
+            await asyncio.sleep(max([0.0, *waits]))
+            result = await poller.poll()
+        return result
+
+    # ---- run ----------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """The daemon until `stop` is set: graceful shutdown lets in-flight imports commit. Returns 0."""
+        from bot import notify  # systemd integration: only the long-running daemon talks to it
+        from bot.ops.maintenance import serve_health  # optional /healthz + /metrics (bot/ops)
+
+        await self.open()
+        scheduler = Scheduler()
+        health_http = None
+        chat_stop = asyncio.Event()
+        chat_task: asyncio.Task[None] | None = None
+        watchdog: asyncio.Task[None] | None = None
+        try:
+            for server in self.settings.enabled_servers:
+                scheduler.add_interval(
+                    f"poll:{server.name}", self._poll_job, server.poll_seconds, args=(server.name,)
+                )
+            scheduler.add_interval("sessions:close_idle", self._close_sessions, SESSION_CHECK_SECONDS)
+            for job_id, seconds, job in [*default_maintenance(self.settings), *self.maintenance]:
+                scheduler.add_interval(job_id, job, seconds, args=(self,), run_now=False)
+            scheduler.start()
+            assert self.db is not None
+            health_http = await serve_health(self.settings, self.db, lambda: scheduler.is_running)
+            assert self.chat is not None
+            chat_task = asyncio.create_task(self.chat.run(chat_stop), name="chat")
+            watchdog = asyncio.create_task(
+                notify.watchdog_loop(lambda: self._healthy(scheduler)), name="watchdog"
+            )
+            notify.notify_ready(f"polling {len(self.pollers)} server(s)")
+            log.info("daemon_started", servers=list(self.pollers))
+            await stop.wait()
+            notify.notify_stopping("draining in-flight imports")
+            log.info("daemon_stopping")
+            await self._shutdown(scheduler)
+            chat_stop.set()
+            await chat_task
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.chat.drain_once(), SHUTDOWN_GRACE_SECONDS)
+        finally:
+            for task in (watchdog, chat_task):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+            if scheduler.is_running:
+                scheduler.shutdown()
+            if health_http is not None:
+                await health_http.close()
+            await self.close()
+        log.info("daemon_stopped")
+        return 0
+
+    async def _healthy(self, scheduler: Scheduler) -> bool:
+        # The event loop, the scheduler and the database: never the game servers (a server being down
+        # must not make systemd restart the daemon).
+        return self.db is not None and scheduler.is_running
+
+    async def _poll_job(self, server: str) -> None:
+        """Scheduler job: the cycle runs in its own task so a scheduler shutdown cannot cut it short."""
+        running = self._cycles.get(server)
+        if running is not None and not running.done():
+            return
+        task = asyncio.create_task(self.pollers[server].poll(), name=f"poll:{server}")
+        self._cycles[server] = task
+        await asyncio.shield(task)
+
+    async def _close_sessions(self) -> None:
+        assert self.db is not None
+        closed = await close_idle_sessions(
+            self.db, idle_seconds=self.settings.ingest.session_gap_minutes * 60, now=self.wall()
+        )
+        if closed:
+            self._notify_chat()
+
+    async def _shutdown(self, scheduler: Scheduler) -> None:
+        for poller in self.pollers.values():
+            poller.stop()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_GRACE_SECONDS  # one budget for the whole stop (systemd waits 90 s)
+        await scheduler.stop(SHUTDOWN_GRACE_SECONDS)
+        cycles = [t for t in self._cycles.values() if not t.done()]
+        if cycles:
+            _done, pending = await asyncio.wait(cycles, timeout=max(0.1, deadline - loop.time()))
+            for task in pending:  # stuck in network I/O: cancel; imports are shielded and awaited below
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        for poller in self.pollers.values():
+            await poller.wait_idle()

@@ -1,0 +1,266 @@
+"""One poll cycle for one server: cheap listing, registry check, settle gate, bounded downloads, import."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+from bot.db.connection import Database
+from bot.errors import ParseError, SourceError
+from bot.ingest import files as localfiles
+from bot.ingest.fetch import Fetcher
+from bot.ingest.importer import ImportOutcome, ImportSettings, import_file
+from bot.ingest.poll_health import PollHealth
+from bot.ingest.registry import Candidate, Plan, Registry
+from bot.ingest.settle import SettleGate
+from bot.ingest.source import RemoteEntry, StatsSource
+from bot.stats.names import parse_filename
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class PollerConfig:
+    server: str
+    full_listing_seconds: float = 300.0
+    max_parallel_downloads: int = 2
+    unreachable_alert_polls: int = 3
+    recursive: bool = False
+
+
+@dataclass(slots=True)
+class CycleResult:
+    """What one cycle did; `ok` is False when the server could not be reached or listed."""
+
+    server: str
+    ok: bool = True
+    listed: bool = False
+    entries: int = 0
+    settling: int = 0
+    downloaded: int = 0
+    states: dict[str, str] = field(default_factory=dict)  # filename -> state after import
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def name_problem(name: str, *, recursive: bool = False) -> str | None:
+    """Why a listed name is refused (hostile or not a stats-directory name), or None when acceptable."""
+    if not recursive and "/" in name:
+        return "name contains a path separator"
+    reason = localfiles.unsafe_relpath_reason(name)  # every part: '..', NUL, control chars, not UTF-8
+    if reason is not None:
+        return reason
+    try:
+        parse_filename(name.rsplit("/", 1)[-1])
+    except ParseError as exc:
+        return exc.reason
+    return None
+
+
+def chronological(name: str) -> tuple[str, str]:
+    # Names start with YYYY-MM-DD-HHMMSS: the basename sorts in time order (round 1 before round 2).
+    return (name.rsplit("/", 1)[-1], name)
+
+
+class Poller:
+    """Polls one server. The caller serialises cycles (APScheduler max_instances=1)."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        source: StatsSource,
+        registry: Registry,
+        gate: SettleGate,
+        config: PollerConfig,
+        import_settings: ImportSettings,
+        local_stats: Path,
+        on_import: Callable[[], None] | None = None,
+        monotonic: Clock = time.monotonic,
+        wall: Clock = time.time,
+    ) -> None:
+        self._db = db
+        self._source = source
+        self._registry = registry
+        self._gate = gate
+        self._cfg = config
+        self._import_settings = import_settings
+        self._on_import = on_import
+        self._mono = monotonic
+        self._wall = wall
+        self._health = PollHealth(db, config.server, config.unreachable_alert_polls)
+        self._fetcher = Fetcher(
+            db=db, source=source, registry=registry, gate=gate, local_stats=local_stats,
+            parallel=config.max_parallel_downloads, wall=wall,
+        )  # fmt: skip
+        self._listed_mtime: int | None = None
+        self._confirm_after: float | None = None  # relist until a listing starts at/after this (monotonic)
+        self._last_full: float | None = None
+        self._valid: set[str] = set()
+        self._rejected: set[str] = set()
+        self._waiting: dict[str, float] = {}
+        self._stopping = False
+        self._inflight: asyncio.Future[ImportOutcome] | None = None
+
+    @property
+    def server(self) -> str:
+        return self._cfg.server
+
+    @property
+    def gate(self) -> SettleGate:
+        return self._gate
+
+    def stop(self) -> None:
+        """Finish the import in progress, start nothing new."""
+        self._stopping = True
+
+    async def wait_idle(self) -> None:
+        """Wait for an import whose caller was cancelled (shutdown) to commit or roll back."""
+        inflight = self._inflight
+        if inflight is not None and not inflight.done():
+            await asyncio.wait([inflight])
+
+    async def poll(self) -> CycleResult:
+        """One cycle. Never raises for a source failure: it is recorded, alerted after N in a row."""
+        started = self._mono()
+        result = CycleResult(self.server)
+        structlog.contextvars.bind_contextvars(server=self.server)
+        try:
+            await self._cycle(result)
+        except SourceError as exc:
+            result.ok = False
+            result.error = str(exc)
+            log.warning("poll_failed", error=str(exc), kind=type(exc).__name__)
+        except Exception as exc:  # a bug or a local failure (disk, database): logged, counted, never fatal
+            result.ok = False
+            result.error = f"{type(exc).__name__}: {exc}"
+            log.exception("poll_crashed", error=result.error)
+        finally:
+            structlog.contextvars.unbind_contextvars("server")
+        result.seconds = self._mono() - started
+        listing = result.entries if result.listed else None
+        await self._health.record(result.ok, result.error, listing, result.seconds, now=self._wall())
+        return result
+
+    async def _cycle(self, result: CycleResult) -> None:
+        started = self._mono()
+        dir_mtime = await self._source.dir_mtime()
+        stat_done = self._mono()
+        full_due = self._last_full is None or started - self._last_full >= self._cfg.full_listing_seconds
+        changed = dir_mtime is None or dir_mtime != self._listed_mtime
+        if full_due or changed or self._confirm_after is not None:
+            if changed:
+                # SFTP mtimes have 1 s resolution: a file added later within the same second leaves the
+                # directory mtime unchanged. Listing again once a full second has passed since this stat
+                # (the next cycle for poll intervals >= 1 s) catches it; remote time is never compared.
+                self._confirm_after = stat_done + 1.0
+            elif self._confirm_after is not None and started >= self._confirm_after:
+                self._confirm_after = None
+            self._listed_mtime = dir_mtime
+            entries = await self._source.list()
+            if full_due:
+                self._last_full = started
+            result.listed = True
+            result.entries = len(entries)
+            plan = await self._registry.plan(self._accept(entries), now=self._wall())
+            self._waiting = plan.waiting
+        else:
+            plan = await self._registry.plan(await self._stat_pending(), now=self._wall())
+            self._waiting.update(plan.waiting)
+        ready = self._settle(plan)
+        result.settling = len(self._gate)
+        if self._stopping:
+            return
+        got = await self._fetcher.fetch(ready)
+        result.downloaded = got.downloaded
+        await self._import_all(got.fetched, plan.import_local, result)
+        if got.failure is not None:
+            raise got.failure
+
+    def _accept(self, entries: list[RemoteEntry]) -> list[RemoteEntry]:
+        """Regular files with acceptable names; each new name is checked once, rejections reported once."""
+        accepted: list[RemoteEntry] = []
+        for entry in entries:
+            name = entry.name
+            if not entry.is_file or name in self._rejected:
+                continue
+            if name not in self._valid and not self._registry.is_done(name, entry.size, entry.mtime):
+                reason = name_problem(name, recursive=self._cfg.recursive)
+                if reason is not None:
+                    self._rejected.add(name)
+                    log.warning("remote_name_rejected", file=repr(name), reason=reason)
+                    continue
+                self._valid.add(name)
+            accepted.append(entry)
+        return accepted
+
+    async def _stat_pending(self) -> list[RemoteEntry]:
+        """Between listings: stat one by one the few files still settling or due for a retry."""
+        now = self._wall()
+        names = self._gate.pending() + [n for n, at in self._waiting.items() if at <= now]
+        found: list[RemoteEntry] = []
+        for name in dict.fromkeys(names):
+            entry = await self._source.stat(name)
+            if entry is None or not entry.is_file:
+                self._gate.forget(name)  # vanished: its registry row stays (never purge on absence)
+                self._waiting.pop(name, None)
+            else:
+                found.append(entry)
+        return found
+
+    def _settle(self, plan: Plan) -> list[Candidate]:
+        ready = list(plan.fetch)
+        for cand in plan.settle:
+            e = cand.entry
+            if self._gate.observe(e.name, e.size, e.mtime):
+                ready.append(cand)
+        for cand in ready:
+            self._waiting.pop(cand.entry.name, None)
+        return ready
+
+    async def _import_all(
+        self, fetched: list[Candidate], local: list[Candidate], result: CycleResult
+    ) -> None:
+        todo = sorted([*fetched, *local], key=lambda c: chronological(c.entry.name))
+        for cand in todo:
+            if self._stopping:
+                return
+            state = await self._import_one(cand)
+            result.states[cand.entry.name] = state
+
+    async def _import_one(self, cand: Candidate) -> str:
+        entry, path = cand.entry, cand.local
+        assert path is not None
+        data = await asyncio.to_thread(path.read_bytes)
+        if len(data) != entry.size:  # the local copy is not what was listed: fetch it again later
+            self._gate.restart(entry.name)
+            return "seen"
+        # A commit is never cancelled halfway: shutdown waits for this task instead.
+        task = asyncio.ensure_future(
+            import_file(
+                self._db, server=self.server, filename=entry.name, size=entry.size, mtime=entry.mtime,
+                data=data, sha256=hashlib.sha256(data).hexdigest(), settings=self._import_settings,
+                now=self._wall(),
+            )
+        )  # fmt: skip
+        self._inflight = task
+        outcome = await asyncio.shield(task)
+        self._inflight = None
+        self._gate.forget(entry.name)
+        self._registry.memory.set(self.server, entry.name, entry.size, entry.mtime, outcome.state)
+        if self._registry.is_done(entry.name, entry.size, entry.mtime):
+            self._valid.discard(entry.name)  # the memory layer answers for it from now on
+        if outcome.state == "failed":
+            self._waiting[entry.name] = self._wall() + self._import_settings.retry_base_seconds
+        log.info("file_processed", file=entry.name, state=outcome.state, error=outcome.error)
+        if self._on_import is not None:
+            self._on_import()
+        return outcome.state
