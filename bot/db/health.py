@@ -40,7 +40,20 @@ def release_lock(fd: int | None) -> None:
 
 
 def check_or_move_aside(path: Path) -> sqlite3.Connection:
-    """Connect (autocommit), run `PRAGMA quick_check`; a damaged file is moved aside, DatabaseError raised."""
+    """Connect (autocommit), run `PRAGMA quick_check`; a damaged file is moved aside, DatabaseError raised.
+
+    A missing database beside a `<name>.corrupt-*` file is refused too: after a corrupt database was
+    moved aside, a restart (systemd, Docker) must not silently begin again from an empty one and
+    re-import and re-post every server's whole history.
+    """
+    if not path.exists():
+        moved = sorted(path.parent.glob(f"{path.name}.corrupt-*"))
+        if moved:
+            raise DatabaseError(
+                f"{path} is missing and {moved[-1].name} beside it was moved aside as corrupt: restore a "
+                f"backup to {path} (statsbot db backup files, docs/OPERATIONS.md), or move the .corrupt "
+                "file(s) elsewhere to start with an empty database on purpose"
+            )
     # isolation_level=None: no implicit transactions, we issue BEGIN IMMEDIATE ourselves.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:

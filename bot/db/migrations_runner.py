@@ -81,6 +81,12 @@ def apply_migrations(conn: sqlite3.Connection, directory: Path = MIGRATIONS_DIR)
         statements = split_statements(mig.path.read_text(encoding="utf-8"))
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Another process (the daemon and `statsbot health` starting together) may have applied it
+            # between our first read and this write lock: re-read under the lock.
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if current >= mig.version:
+                conn.execute("COMMIT")
+                continue
             for statement in statements:
                 conn.execute(statement)
             conn.execute(

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,14 @@ async def test_corrupt_file_is_moved_aside_never_replaced(tmp_path: Path) -> Non
     moved = list(tmp_path.glob("s.db.corrupt-*"))
     assert len(moved) == 1
     assert moved[0].read_bytes() == junk
+    # A restart (systemd Restart=on-failure) must not begin again from an empty database.
+    with pytest.raises(DatabaseError, match="moved aside as corrupt: restore a backup"):
+        await Database.open(path)
+    assert not path.exists()
+    # Moving the corrupt file away is the operator's explicit "start empty".
+    moved[0].rename(tmp_path / "kept-for-forensics.db")
+    async with await Database.open(path) as db:
+        assert await db.integrity_check() == ["ok"]
 
 
 async def test_damaged_pages_are_detected(tmp_path: Path) -> None:
@@ -276,3 +285,33 @@ async def test_closed_database_refuses_work(tmp_path: Path) -> None:
     await db.close()  # idempotent
     with pytest.raises(DatabaseError, match="closed"):
         await db.fetchall("SELECT 1")
+
+
+def test_processes_opening_a_new_database_together_migrate_it_once(tmp_path: Path) -> None:
+    """The daemon and `statsbot health` may start at the same moment on a fresh file."""
+    path = tmp_path / "race.db"
+    barrier = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def open_and_migrate() -> None:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=10, check_same_thread=False)
+        try:
+            barrier.wait()
+            apply_migrations(conn)
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=open_and_migrate) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    conn = sqlite3.connect(path)
+    try:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+    finally:
+        conn.close()
+    assert versions == [m.version for m in discover()]
