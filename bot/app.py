@@ -13,13 +13,13 @@ import structlog
 from bot.chat.runtime import ChatRuntime, start_chat
 from bot.config import ServerConfig, Settings
 from bot.db.connection import Database
+from bot.factory import import_settings, make_source
 from bot.ingest import files as localfiles
-from bot.ingest.importer import ImportSettings, close_idle_sessions
+from bot.ingest.importer import close_idle_sessions
 from bot.ingest.poller import CycleResult, Poller, PollerConfig
 from bot.ingest.registry import MemoryCache, Registry
 from bot.ingest.settle import SettleGate
 from bot.ingest.source import StatsSource
-from bot.ops.sources import make_source
 from bot.scheduler import Scheduler
 
 log = structlog.get_logger(__name__)
@@ -31,17 +31,6 @@ SESSION_CHECK_SECONDS = 60.0
 ChatFactory = Callable[[Settings, Database], Awaitable[ChatRuntime]]
 # Maintenance hooks run by the scheduler: (job id, interval seconds, coroutine function of the App).
 MaintenanceJob = tuple[str, float, Callable[["App"], Awaitable[None]]]
-
-
-def import_settings(settings: Settings) -> ImportSettings:
-    ing = settings.ingest
-    return ImportSettings(
-        session_gap=ing.session_gap_minutes * 60,
-        pairing_window=ing.pairing_window_minutes * 60,
-        max_attempts=ing.max_attempts,
-        retry_base_seconds=ing.retry_base_seconds,
-        retry_max_seconds=ing.retry_max_seconds,
-    )
 
 
 async def _backup(app: App) -> None:

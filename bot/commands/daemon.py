@@ -72,8 +72,8 @@ def _once(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     settings = _settings(args, quiet=True)
-    from bot.app import import_settings
     from bot.db.connection import Database
+    from bot.factory import import_settings
     from bot.ingest.backfill import backfill, collect
 
     server = args.server or (settings.servers[0].name if settings.servers else "local")

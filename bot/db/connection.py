@@ -102,14 +102,15 @@ class Database:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         lock_fd = acquire_lock(path) if lock else None
-        # The connector (health check, pragmas) runs on aiosqlite's worker thread; on failure aiosqlite
-        # stops that thread itself.
-        aconn = aiosqlite.Connection(functools.partial(_connect, path), iter_chunk_size=64)
+        # Health check and pragmas first, in a plain worker thread: when they fail (corrupt file) there
+        # is no aiosqlite thread to stop yet (aiosqlite's own failure path leaves an un-awaited future).
         try:
-            await aconn
+            conn = await asyncio.to_thread(_connect, path)
         except BaseException:
             release_lock(lock_fd)
             raise
+        aconn = aiosqlite.Connection(lambda: conn, iter_chunk_size=64)
+        await aconn
         db = cls(path, aconn, lock_fd)
         try:
             version = await db._run(apply_migrations, db._connection())

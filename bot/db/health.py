@@ -47,12 +47,12 @@ def check_or_move_aside(path: Path) -> sqlite3.Connection:
     re-import and re-post every server's whole history.
     """
     if not path.exists():
-        moved = sorted(path.parent.glob(f"{path.name}.corrupt-*"))
-        if moved:
+        corrupt_copies = sorted(path.parent.glob(f"{path.name}.corrupt-*"))
+        if corrupt_copies:
             raise DatabaseError(
-                f"{path} is missing and {moved[-1].name} beside it was moved aside as corrupt: restore a "
-                f"backup to {path} (statsbot db backup files, docs/OPERATIONS.md), or move the .corrupt "
-                "file(s) elsewhere to start with an empty database on purpose"
+                f"{path} is missing and {corrupt_copies[-1].name} beside it was moved aside as corrupt: "
+                f"restore a backup to {path} (statsbot db backup files, docs/OPERATIONS.md), or move the "
+                ".corrupt file(s) elsewhere to start with an empty database on purpose"
             )
     # isolation_level=None: no implicit transactions, we issue BEGIN IMMEDIATE ourselves.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

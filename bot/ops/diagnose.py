@@ -15,6 +15,7 @@ from bot.config import ServerConfig, Settings
 from bot.db import ops_queries
 from bot.db.connection import Reader
 from bot.errors import SourceError
+from bot.factory import make_source
 from bot.ingest.source import StatsSource
 from bot.ops.drift import (
     LocalFile,
@@ -26,7 +27,6 @@ from bot.ops.drift import (
     compare,
     is_stats_name,
 )
-from bot.ops.sources import make_source
 
 log = structlog.get_logger(__name__)
 

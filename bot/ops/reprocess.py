@@ -20,12 +20,12 @@ from bot.db import rounds as dbrounds
 from bot.db.connection import Database, Reader, Tx
 from bot.db.files import add_event, set_state
 from bot.errors import ParseError, SourceError
+from bot.factory import import_settings, make_source
 from bot.ingest import importer
 from bot.ingest.files import safe_local_path
 from bot.ingest.pairing_sync import ORPHAN_FLAG
 from bot.ops.diagnose import GZ_SUFFIX
 from bot.ops.explain import split_file_argument
-from bot.ops.sources import import_settings, make_source
 from bot.stats.derived import duration_s
 from bot.stats.parser import parse_round
 

@@ -19,11 +19,11 @@ from bot.db import ops_queries
 from bot.db.connection import Database
 from bot.db.files import add_event
 from bot.errors import SourceError
+from bot.factory import make_source
 from bot.ingest.files import fsync_dir
 from bot.ingest.source import StatsSource
 from bot.ops.diagnose import GZ_SUFFIX
 from bot.ops.drift import DONE_STATES, file_date
-from bot.ops.sources import make_source
 
 log = structlog.get_logger(__name__)
 

@@ -17,12 +17,12 @@ from bot.config import ServerConfig, Settings
 from bot.db.connection import Database
 from bot.db.files import add_event, set_state
 from bot.errors import SourceError, SourceUnavailable
+from bot.factory import import_settings, make_source
 from bot.ingest.files import safe_local_path
 from bot.ingest.importer import import_file
 from bot.ingest.source import StatsSource
 from bot.ops.diagnose import GZ_SUFFIX, snapshot
 from bot.ops.drift import DONE_STATES, IN_PROGRESS_STATES, ServerSnapshot, file_date, is_stats_name
-from bot.ops.sources import import_settings, make_source
 
 log = structlog.get_logger(__name__)
 

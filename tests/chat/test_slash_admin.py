@@ -16,9 +16,9 @@ from bot.chat.runtime import start_chat
 from bot.config import ServerConfig, Settings
 from bot.db import files, outbox
 from bot.db.connection import Database
+from bot.factory import import_settings
 from bot.ingest.importer import import_file
 from bot.ingest.local_source import LocalSource
-from bot.ops.sources import import_settings
 from tests.helpers.chat import discord_settings, import_samples
 from tests.helpers.fake_discord import ADMIN_ROLE, GUILD_ID, STATS_CHANNEL, FakeDiscord
 from tests.helpers.interactions import dispatch, guild_create, option, payload, subcommand

@@ -11,6 +11,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.db import outbox
 from bot.db.connection import Database
+from bot.factory import import_settings
 from bot.ingest.importer import import_file
 from bot.ingest.posts import (
     AlertPayload,
@@ -21,7 +22,6 @@ from bot.ingest.posts import (
     SessionPayload,
     alert_payload,
 )
-from bot.ops.sources import import_settings
 from tests.helpers.fake_discord import ADMIN_CHANNEL, ADMIN_ROLE, GUILD_ID, STATS_CHANNEL
 
 

@@ -12,10 +12,10 @@ from typing import Any
 
 from bot.config import ServerConfig, Settings
 from bot.db.connection import Database
+from bot.factory import import_settings
 from bot.ingest.importer import import_file
 from bot.ingest.source import StatsSource
 from bot.ingest.ssh_source import SshSource
-from bot.ops.sources import import_settings
 from tests.helpers.sftp import REMOTE_DIR, SftpRig, sftp_rig
 
 # Eight real files of one evening: four R1/R2 pairs in play order.

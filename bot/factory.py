@@ -1,4 +1,4 @@
-"""Build the stats source of a configured server (the SSH source) for the operations commands."""
+"""Build runtime objects from the config: SSH sources and importer settings, for every caller."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def make_source(server: ServerConfig, settings: Settings) -> StatsSource:
 
 
 def import_settings(settings: Settings) -> ImportSettings:
-    """The importer's knobs from [ingest] (the same mapping as the daemon's)."""
+    """The importer's knobs from [ingest], in seconds."""
     ing = settings.ingest
     return ImportSettings(
         session_gap=ing.session_gap_minutes * 60,
