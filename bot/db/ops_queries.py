@@ -61,19 +61,6 @@ class OutboxRef:
     sent_at: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class ServerStatusRow:
-    """One server_status row (per-server poll health)."""
-
-    server: str
-    last_poll_at: float | None
-    last_success_at: float | None
-    last_error: str | None
-    consecutive_failures: int
-    last_listing_count: int | None
-    last_poll_seconds: float | None
-
-
 _REG_COLUMNS = (
     "server, filename, state, size, mtime, sha256, attempts, last_error, round_id, updated_at, "
     "next_attempt_at, first_seen_at"
@@ -184,15 +171,6 @@ async def round_counts(db: Reader) -> dict[str, int]:
     return {
         str(r[0]): int(r[1]) for r in await db.fetchall("SELECT server, count(*) FROM rounds GROUP BY server")
     }
-
-
-async def server_statuses(db: Reader) -> dict[str, ServerStatusRow]:
-    """Every server_status row by server name."""
-    rows = await db.fetchall(
-        "SELECT server, last_poll_at, last_success_at, last_error, consecutive_failures, "
-        "last_listing_count, last_poll_seconds FROM server_status"
-    )
-    return {str(r[0]): ServerStatusRow(*tuple(r)) for r in rows}
 
 
 async def open_alert_count(db: Reader) -> int:

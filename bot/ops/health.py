@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.db import ops_queries
+from bot.db import status as status_db
 from bot.db.connection import Database
 from bot.errors import DatabaseError
 
@@ -81,7 +82,7 @@ def _disk(settings: Settings, disk_free: DiskUsage) -> list[Check]:
 
 
 async def _servers(db: Database, settings: Settings, now: float) -> list[Check]:
-    statuses = await ops_queries.server_statuses(db)
+    statuses = {st.server: st for st in await status_db.server_statuses(db)}
     checks = []
     for server in settings.servers:
         if not server.enabled:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 
-from bot.db import ops_queries
+from bot.db import ops_queries, status
 from bot.db.connection import Reader
 from bot.ops.health import HealthReport
 
@@ -34,7 +34,7 @@ async def render_metrics(db: Reader, *, healthy: bool | None = None) -> str:
     states = await ops_queries.state_counts(db)
     rounds = await ops_queries.round_counts(db)
     outbox = await ops_queries.outbox_counts(db)
-    statuses = await ops_queries.server_statuses(db)
+    statuses = {st.server: st for st in await status.server_statuses(db)}
     servers = sorted({s for s, _ in states} | set(rounds) | set(statuses))
     out: list[str] = []
 
