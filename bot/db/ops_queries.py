@@ -211,3 +211,36 @@ async def delete_round(tx: Tx, round_id: int) -> None:
     )
     await tx.execute("UPDATE rounds SET paired_round_id = NULL WHERE paired_round_id = ?", (round_id,))
     await tx.execute("DELETE FROM rounds WHERE id = ?", (round_id,))
+
+
+_OUTBOX_REF_COLUMNS = "id, kind, channel, state, attempts, last_error, message_id, created_at, sent_at"
+
+
+async def dead_posts(db: Reader, limit: int = 200) -> list[OutboxRef]:
+    """Posts the drainer gave up on (permanent 4xx, repeated unexpected errors), newest first."""
+    rows = await db.fetchall(
+        f"SELECT {_OUTBOX_REF_COLUMNS} FROM outbox WHERE state = 'dead' ORDER BY id DESC LIMIT ?", (limit,)
+    )
+    return [OutboxRef(*tuple(r)) for r in rows]
+
+
+async def requeue_dead_posts(tx: Tx, ids: Iterable[int] | None) -> list[int]:
+    """Put dead posts back in the queue (all of them when `ids` is None); returns the ids re-queued.
+
+    Same row, same nonce: the drainer sends them in id order with its usual duplicate checks.
+    """
+    if ids is None:
+        rows = await tx.fetchall("SELECT id FROM outbox WHERE state = 'dead' ORDER BY id")
+    else:
+        wanted = sorted(set(ids))
+        rows = await tx.fetchall(
+            "SELECT id FROM outbox WHERE state = 'dead' AND id IN (SELECT value FROM json_each(?)) "
+            "ORDER BY id",
+            (json.dumps(wanted),),
+        )
+    requeued = [int(r[0]) for r in rows]
+    await tx.executemany(
+        "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0 WHERE id = ?",
+        [(i,) for i in requeued],
+    )
+    return requeued
