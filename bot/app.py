@@ -115,12 +115,15 @@ class App:
             with contextlib.suppress(Exception):
                 await source.close()
         self._sources.clear()
-        if self.chat is not None:
-            chat, self.chat = self.chat, None
-            await chat.close()
-        if self.db is not None:
-            db, self.db = self.db, None
-            await db.close()
+        try:
+            if self.chat is not None:
+                chat, self.chat = self.chat, None
+                await chat.close()
+        finally:
+            # Always, even if chat failed to close: an open database keeps the process from exiting.
+            if self.db is not None:
+                db, self.db = self.db, None
+                await db.close()
 
     # ---- once ---------------------------------------------------------------------------------
 
