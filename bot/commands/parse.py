@@ -44,9 +44,9 @@ class _Input:
     error: str | None = None
 
 
-def _collect(paths: list[Path], err: TextIO) -> list[_Input] | None:
+def _collect(paths: list[Path], err: TextIO) -> list[_Input]:
     """The files to parse. Folder entries that are not stats-directory names are skipped with a note;
-    a file named explicitly must be valid. None when a path does not exist."""
+    a file named explicitly must be valid. A missing path is an error entry; the others still run."""
     found: list[_Input] = []
     seen: set[str] = set()
     for path in paths:
@@ -56,8 +56,8 @@ def _collect(paths: list[Path], err: TextIO) -> list[_Input] | None:
         elif path.is_file():
             candidates, explicit = [path], True
         else:
-            err.write(f"statsbot parse: no such file or directory: {path}\n")
-            return None
+            found.append(_Input(path, None, f"{path}: no such file or directory"))
+            continue
         for file in candidates:
             try:
                 name = parse_filename(file.name)
@@ -75,7 +75,14 @@ def _collect(paths: list[Path], err: TextIO) -> list[_Input] | None:
     return found
 
 
-def _read_and_parse(item: _Input) -> ParsedRound | str | None:
+@dataclass(frozen=True, slots=True)
+class _CompanionError:
+    """A companion (-endstats) that failed validation: not a stats file, so not part of the JSON stream."""
+
+    text: str
+
+
+def _read_and_parse(item: _Input) -> ParsedRound | str | _CompanionError | None:
     """The parsed stats file, an error text, or None for a companion that validated fine."""
     if item.name is None:
         return item.error
@@ -85,7 +92,10 @@ def _read_and_parse(item: _Input) -> ParsedRound | str | None:
         return f"{item.name.filename}: cannot read: {exc.strerror or exc}"
     try:
         if item.name.kind is FileKind.ENDSTATS:
-            parse_endstats(item.name.filename, data)
+            try:
+                parse_endstats(item.name.filename, data)
+            except ParseError as exc:  # endstats are written in chunks (§13): often caught half-written
+                return _CompanionError(str(exc))
             return None
         if item.name.kind is FileKind.WEAPON_STATS:
             return None  # disabled in every known mod generation (§2): nothing to validate against
@@ -97,8 +107,6 @@ def _read_and_parse(item: _Input) -> ParsedRound | str | None:
 def run_parse(args: argparse.Namespace) -> int:
     out, err = sys.stdout, sys.stderr
     inputs = _collect(list(args.paths), err)
-    if inputs is None:
-        return EXIT_USAGE
     rounds: dict[str, ParsedRound] = {}
     # (sort key, file name, error or None); files with a bad name sort last.
     entries: list[tuple[tuple[int, str], str, str | None]] = []
@@ -107,7 +115,13 @@ def run_parse(args: argparse.Namespace) -> int:
         result = _read_and_parse(item)
         filename = item.name.filename if item.name else item.path.name
         order = (0, f"{item.name.played_at:%Y%m%d%H%M%S}-{item.name.round_number}") if item.name else (1, "")
-        if isinstance(result, ParsedRound):
+        if isinstance(result, _CompanionError):
+            if args.json:  # companions are not listed in the JSON contract: a note, not a failure
+                err.write(f"note: companion not valid, not listed: {result.text}\n")
+            else:
+                failed = True
+                entries.append((order, filename, result.text))
+        elif isinstance(result, ParsedRound):
             rounds[filename] = result
             entries.append((order, filename, None))
         elif isinstance(result, str):

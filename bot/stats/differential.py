@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 
 from bot.stats import anomalies
@@ -13,6 +12,7 @@ from bot.stats.model import (
     ParsedRound,
     PlayerStats,
     WeaponStats,
+    make_weapon,
 )
 
 Extras = Mapping[str, int | float]
@@ -26,6 +26,10 @@ _CUM_INT: tuple[str, ...] = tuple(sorted(CUMULATIVE_EXTRAS - FLOAT_EXTRAS))
 _CUM_FLOAT: tuple[str, ...] = tuple(sorted(CUMULATIVE_EXTRAS & FLOAT_EXTRAS))
 _JOINED = frozenset({anomalies.JOINED_IN_R2})
 _RESET = frozenset({anomalies.COUNTER_RESET})
+_ROUND2_ONLY = frozenset({anomalies.ROUND2_ONLY})
+_DEAD_ABOVE = frozenset({anomalies.DEAD_TIME_ABOVE_PLAYED})
+_RATIO_ABOVE = frozenset({anomalies.RATIO_ABOVE_100})
+_B7 = _DEAD_ABOVE | _RATIO_ABOVE
 
 
 def _minutes(value: float) -> float:
@@ -50,48 +54,54 @@ def _is_counter_reset(p1: PlayerStats, p2: PlayerStats) -> bool:
     if p2.kills < p1.kills or p2.deaths < p1.deaths:
         return True
     e1, e2 = p1.extras, p2.extras
-    return any(e2[k] < e1[k] for k in _RESET_EXTRAS if k in e1 and k in e2)
+    for key in _RESET_EXTRAS:
+        v1 = e1.get(key)
+        if v1 is not None:
+            v2 = e2.get(key)
+            if v2 is not None and v2 < v1:
+                return True
+    return False
+
+
+Sums = tuple[int, int, int, int, int]
+
+
+def _sums(weapons: tuple[WeaponStats, ...]) -> Sums:
+    """Σ kills, deaths, shots, hits, headshots over the weapon block (§7.2)."""
+    kills = deaths = shots = hits = heads = 0
+    for _, h, s, k, d, hs in weapons:
+        kills += k
+        deaths += d
+        shots += s
+        hits += h
+        heads += hs
+    return kills, deaths, shots, hits, heads
 
 
 def _weapons_diff(w1: tuple[WeaponStats, ...], w2: tuple[WeaponStats, ...]) -> tuple[WeaponStats, ...]:
     """Per slot R2 - R1 clamped at 0; a slot missing in R1 counts as zero, one missing in R2 is gone."""
-    before = {w.weapon: w for w in w1}
+    before = {w[0]: w for w in w1}
     out: list[WeaponStats] = []
     for w in w2:
-        b = before.get(w.weapon)
+        b = before.get(w[0])
         if b is None:
             out.append(w)
             continue
-        h, s, k, d, hs = (
-            w.hits - b.hits,
-            w.shots - b.shots,
-            w.kills - b.kills,
-            w.deaths - b.deaths,
-            w.headshots - b.headshots,
-        )
+        # Unpacked rather than read by attribute: this loop runs ~7 times per player of every R2.
+        slot, h, s, k, d, hs = w
+        _, h1, s1, k1, d1, hs1 = b
+        h, s, k, d, hs = h - h1, s - s1, k - k1, d - d1, hs - hs1
         if h < 0 or s < 0 or k < 0 or d < 0 or hs < 0:  # rare (knife shots): clamp only then
             h, s, k, d, hs = max(0, h), max(0, s), max(0, k), max(0, d), max(0, hs)
-        out.append(WeaponStats(w.weapon, h, s, k, d, hs))
+        out.append(make_weapon((slot, h, s, k, d, hs)))
     return tuple(out)
 
 
-def _sums(weapons: tuple[WeaponStats, ...]) -> tuple[int, int, int, int, int]:
-    """Σ kills, deaths, shots, hits, headshots over the weapon block (§7.2)."""
-    kills = deaths = shots = hits = heads = 0
-    for w in weapons:
-        kills += w.kills
-        deaths += w.deaths
-        shots += w.shots
-        hits += w.hits
-        heads += w.headshots
-    return kills, deaths, shots, hits, heads
-
-
 def _with_weapons(
-    p: PlayerStats, weapons: tuple[WeaponStats, ...], extras: Extras, flags: frozenset[str] | None = None
+    p: PlayerStats, weapons: tuple[WeaponStats, ...], sums: Sums, extras: Extras, flags: frozenset[str]
 ) -> PlayerStats:
-    """`p` with other weapons (sums recomputed) and extras; built directly, `replace` is slow here."""
-    kills, deaths, shots, hits, heads = _sums(weapons)
+    """`p` with other weapons (and their `sums`), extras and flags; built directly, `replace` is slow."""
+    kills, deaths, shots, hits, heads = sums
     return PlayerStats(
         p.guid,
         p.name,
@@ -106,7 +116,28 @@ def _with_weapons(
         weapons,
         extras,
         p.line,
-        p.flags if flags is None else flags,
+        flags,
+    )
+
+
+def _flagged(p: PlayerStats, flags: frozenset[str]) -> PlayerStats:
+    """`p` as it is with more flags (its sums came from its own weapon block)."""
+    return _with_weapons(
+        p, p.weapons, (p.kills, p.deaths, p.shots, p.hits, p.headshot_hits), p.extras, p.flags | flags
+    )
+
+
+def _raw_line(p: PlayerStats, flags: frozenset[str], full_bullets: bool) -> PlayerStats:
+    """A line kept raw in a round-2-only result (joined in R2, counter reset), flagged why.
+
+    B2: before v38 `bullets_fired` is a running total; every line of the result uses Σ shots, like the
+    differenced ones, so the field means one thing within a round.
+    """
+    if full_bullets or "bullets_fired" not in p.extras:
+        return _flagged(p, flags)
+    extras = {**p.extras, "bullets_fired": p.shots}
+    return _with_weapons(
+        p, p.weapons, (p.kills, p.deaths, p.shots, p.hits, p.headshot_hits), extras, p.flags | flags
     )
 
 
@@ -131,18 +162,34 @@ def _player_r2_only(p1: PlayerStats, p2: PlayerStats, full_bullets: bool) -> Pla
     e1, e2 = p1.extras, p2.extras
     extras: dict[str, int | float] = dict(e2)
     for key in _CUM_INT:
-        if key in e2:
-            extras[key] = max(0, e2[key] - e1.get(key, 0))
+        value = e2.get(key)
+        if value is not None:
+            extras[key] = max(0, value - e1.get(key, 0))
     for key in _CUM_FLOAT:
-        if key in e2:
-            extras[key] = max(0.0, _minutes(e2[key] - e1.get(key, 0.0)))
-    kills, deaths, shots, _hits, _heads = _sums(weapons)
+        value = e2.get(key)
+        if value is not None:
+            extras[key] = max(0.0, _minutes(value - e1.get(key, 0.0)))
+    sums = _sums(weapons)
+    kills, deaths, shots, _hits, _heads = sums
     if "bullets_fired" in extras and not full_bullets:
         extras["bullets_fired"] = shots  # B2: before v38 the field is a running total; use Σ shots
     min1, min2 = e1.get("time_played_min", 0.0), e2.get("time_played_min", 0.0)
     alive = (e2.get("time_played_pct", 0.0) * min2 - e1.get("time_played_pct", 0.0) * min1) / 100.0
     _recompute_ratios(extras, kills, deaths, alive, _minutes(min2 - min1))
-    return _with_weapons(p2, weapons, extras)
+    return _with_weapons(p2, weapons, sums, extras, _b7_flags(p2.flags, extras))
+
+
+def _b7_flags(flags: frozenset[str], extras: Mapping[str, int | float]) -> frozenset[str]:
+    """B7 flags judged on the round-2-only values: the raw line's were judged on cumulative minutes.
+
+    Dead time stays as written (flags, not silent fixes); later stages can exclude flagged lines.
+    """
+    flags -= _B7
+    if extras.get("time_dead_min", 0.0) > extras.get("time_played_min", 0.0):
+        flags |= _DEAD_ABOVE
+    if extras.get("time_dead_ratio", 0.0) > 100.0 or extras.get("time_played_pct", 0.0) > 100.0:
+        flags |= _RATIO_ABOVE
+    return flags
 
 
 def round2_only(r1: ParsedRound, r2: ParsedRound) -> ParsedRound:
@@ -153,12 +200,12 @@ def round2_only(r1: ParsedRound, r2: ParsedRound) -> ParsedRound:
     for p2 in r2.players:
         p1 = before.get(p2.key)
         if p1 is None:
-            players.append(_with_weapons(p2, p2.weapons, p2.extras, p2.flags | _JOINED))
+            players.append(_raw_line(p2, _JOINED, full_bullets))
         elif _is_counter_reset(p1, p2):
-            players.append(_with_weapons(p2, p2.weapons, p2.extras, p2.flags | _RESET))
+            players.append(_raw_line(p2, _RESET, full_bullets))
         else:
             players.append(_player_r2_only(p1, p2, full_bullets))
-    return dataclasses.replace(r2, players=tuple(players), flags=r2.flags | {anomalies.ROUND2_ONLY})
+    return ParsedRound(r2.name, r2.header, tuple(players), r2.extras_fields, r2.flags | _ROUND2_ONLY)
 
 
 def _weapons_sum(w1: tuple[WeaponStats, ...], w2: tuple[WeaponStats, ...]) -> tuple[WeaponStats, ...]:
@@ -191,7 +238,8 @@ def _player_total(p1: PlayerStats, p2: PlayerStats, reset: bool) -> PlayerStats:
             summed = value + e1.get(key, 0)
             extras[key] = _minutes(summed) if isinstance(summed, float) else summed
     weapons = _weapons_sum(p1.weapons, p2.weapons) if reset else p2.weapons
-    kills, deaths, _shots, _hits, _heads = _sums(weapons)
+    sums = _sums(weapons)
+    kills, deaths, _shots, _hits, _heads = sums
     min1, min2 = e1.get("time_played_min", 0.0), e2.get("time_played_min", 0.0)
     if reset:
         team_min = min1 + min2
@@ -200,7 +248,7 @@ def _player_total(p1: PlayerStats, p2: PlayerStats, reset: bool) -> PlayerStats:
         team_min = min2
         alive = e2.get("time_played_pct", 0.0) * min2 / 100.0
     _recompute_ratios(extras, kills, deaths, alive, _minutes(team_min))
-    return _with_weapons(p2, weapons, extras)
+    return _with_weapons(p2, weapons, sums, extras, p2.flags)
 
 
 def match_totals(r1: ParsedRound, r2: ParsedRound) -> tuple[PlayerStats, ...]:

@@ -7,7 +7,8 @@ Times from file names are naive datetimes in the game server's local time (the f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import functools
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import NamedTuple
@@ -205,6 +206,13 @@ class WeaponStats(NamedTuple):
     kills: int
     deaths: int
     headshots: int
+
+
+# `WeaponStats._make` without its Python-level frame (same result: tuple.__new__ of the class), for
+# the parse and differential hot paths: (slot, hits, shots, kills, deaths, headshots) → WeaponStats.
+make_weapon: Callable[[tuple[str, int, int, int, int, int]], WeaponStats] = functools.partial(
+    tuple.__new__, WeaponStats
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ def parse_filename(name: str) -> StatsFileName:
     match = _NAME_RE.fullmatch(name)
     if match is None:
         raise _fail(name, "does not match YYYY-MM-DD-HHMMSS-<map>-round-<N>.txt")
-    year, month, day, hour, minute, second = (int(g) for g in match.group(1, 2, 3, 4, 5, 6))
+    year, month, day, hour, minute, second = map(int, match.group(1, 2, 3, 4, 5, 6))
     map_name, round_text, suffix = match.group(7, 8, 9)
     if not MIN_YEAR <= year <= MAX_YEAR:
         raise _fail(name, f"year {year} outside {MIN_YEAR}-{MAX_YEAR}")

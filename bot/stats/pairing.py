@@ -49,8 +49,10 @@ def pair_rounds(refs: Iterable[RoundRef], window: dt.timedelta = DEFAULT_WINDOW)
     """Pair a server's files walking them chronologically by full date-time (midnight-safe).
 
     At most one round 1 is open at a time (stopwatch plays one match per server): a new round 1
-    abandons the open one, and every round 2 closes it, paired or not. So a round 1 is consumed by at
-    most one round 2, and a replayed map cannot pair its round 2 with the previous match (B17).
+    abandons the open one, and the round 2 that pairs with it consumes it. A round 2 that does not fit
+    is an orphan and leaves the open round 1 for its real round 2. So a round 1 is consumed by at most
+    one round 2, and a replayed map cannot pair its round 2 with the previous match (B17): the header
+    check (R2 field 6 = R1 field 7) and the window keep it apart.
     """
     pairs: dict[str, str] = {}
     orphans: set[str] = set()
@@ -72,11 +74,11 @@ def pair_rounds(refs: Iterable[RoundRef], window: dt.timedelta = DEFAULT_WINDOW)
             continue
         if open_r1 is not None and can_pair(open_r1, ref, window):
             pairs[ref.filename] = open_r1.filename
+            open_r1 = None  # §10 step 3: an R1 is consumed by at most one R2
         else:
+            # An R2 that does not fit (another map in a shared folder, a shutdown-path file) is an orphan;
+            # only a pair consumes the open R1, so the right R2 may still follow within the window.
             orphans.add(ref.filename)
-            if open_r1 is not None:
-                lone.add(open_r1.filename)
-        open_r1 = None
     if open_r1 is not None:
         lone.add(open_r1.filename)
     return Pairing(pairs=pairs, orphan_round2=frozenset(orphans), lone_round1=frozenset(lone))

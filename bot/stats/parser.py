@@ -10,16 +10,15 @@ from bot.errors import IncompleteFileError, ParseError
 from bot.stats import anomalies
 from bot.stats.colors import strip_colors
 from bot.stats.endstats import parse_endstats
+from bot.stats.extras import MAX_DIGITS, parse_extras
 from bot.stats.model import (
-    EXTRA_FIELDS_BY_COUNT,
-    FLOAT_EXTRAS,
     WEAPON_SLOTS,
     FileKind,
     Header,
     ParsedRound,
     PlayerStats,
     StatsFileName,
-    WeaponStats,
+    make_weapon,
 )
 from bot.stats.names import parse_filename
 from bot.stats.text import decode, split_lines, text_field
@@ -32,33 +31,15 @@ _GUID_RE = re.compile(r"[0-9A-Fa-f]{8}|OMNIBOT0")
 _TEAMS = {"0": 0, "1": 1, "2": 2, "3": 3}
 _NOT_WEAPON_CHAR = re.compile(r"[^0-9 ]")
 _NOT_EXTRAS_CHAR = re.compile(r"[^0-9.\t-]")
-_NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 _INCOMPLETE = " (file has no final newline: possibly still being written)"
-_MAX_DIGITS = 15
-_LONG_WEAPONS = 28 * 5 * 4  # beyond this a line may hold a number of more than _MAX_DIGITS digits
-_LONG_EXTRAS = 38 * 8
 _SLOTS_BY_MASK: dict[int, tuple[str, ...]] = {}
 _SLOTS_CACHE_MAX = 4096
 
-Converter = type[int] | type[float]
 
-
-def _runs(names: tuple[str, ...]) -> tuple[tuple[int, int, Converter], ...]:
-    """Consecutive fields of one type as (start, stop, converter): `map` over a slice beats a loop."""
-    runs: list[tuple[int, int, Converter]] = []
-    for i, name in enumerate(names):
-        conv: Converter = float if name in FLOAT_EXTRAS else int
-        if runs and runs[-1][2] is conv:
-            runs[-1] = (runs[-1][0], i + 1, conv)
-        else:
-            runs.append((i, i + 1, conv))
-    return tuple(runs)
-
-
-# Per generation (by field count): the names and the typed runs.
-_GENERATIONS: dict[int, tuple[tuple[str, ...], tuple[tuple[int, int, Converter], ...]]] = {
-    count: (names, _runs(names)) for count, names in EXTRA_FIELDS_BY_COUNT.items()
-}
+# Everything the per-part checks of `_player_parts` prove, in one pass over the line.
+_PLAYER_RE = re.compile(
+    r"([0-9A-Fa-f]{8}|OMNIBOT0)\\([^\\]*)\\([0-9]{1,6})\\([0-3])\\([0-9 ]*)\t([0-9.\t-]*)"
+)
 
 
 def parse_round(filename: str, data: bytes) -> ParsedRound:
@@ -158,6 +139,72 @@ def _parse_header(name: StatsFileName, line_no: int, line: str) -> Header:
 
 
 def _parse_player(filename: str, line_no: int, line: str) -> PlayerStats:
+    guid, raw_name, rounds_text, team_text, weapon_text, extras_text, extras_ok = _player_parts(
+        filename, line_no, line
+    )
+    words = weapon_text.split()
+    if not words:
+        raise ParseError(filename, line_no, "player.weapons", "no weapon mask")
+    # Bounded before int(): a huge digit run would hit Python's int-string limit or overflow SQLite.
+    if max(map(len, words)) > MAX_DIGITS:
+        raise ParseError(filename, line_no, "player.weapons", f"a number longer than {MAX_DIGITS} digits")
+    nums = list(map(int, words))  # only digits and spaces: int() cannot meet a sign or a `_`
+    mask = nums[0]
+    if mask >= _MAX_MASK:
+        raise ParseError(filename, line_no, "player.weapons", f"mask {mask} has bits above the 28 slots")
+    slots = _slots_of(mask)
+    if len(nums) != 1 + 5 * len(slots):
+        raise ParseError(
+            filename,
+            line_no,
+            "player.weapons",
+            f"mask {mask} needs {5 * len(slots)} integers after it, got {len(nums) - 1}",
+        )
+    hits, shots, kills, deaths, heads = nums[1::5], nums[2::5], nums[3::5], nums[4::5], nums[5::5]
+    if any(map(operator.gt, heads, hits)):
+        i = next(i for i, (hs, h) in enumerate(zip(heads, hits, strict=True)) if hs > h)
+        raise ParseError(
+            filename, line_no, "player.weapons", f"{slots[i]}: {heads[i]} headshots exceed {hits[i]} hits"
+        )
+    extras = parse_extras(filename, line_no, extras_text, extras_ok)
+    team = _TEAMS[team_text]
+    name = text_field(raw_name)
+    kill_sum, death_sum = sum(kills), sum(deaths)
+    # Positional: this runs once per player line; mypy checks each argument against the field order.
+    return PlayerStats(
+        guid,
+        name,
+        strip_colors(name),
+        int(rounds_text),
+        team,
+        kill_sum,
+        death_sum,
+        sum(shots),
+        sum(hits),
+        sum(heads),
+        tuple(map(make_weapon, zip(slots, hits, shots, kills, deaths, heads, strict=True))),
+        extras,
+        line_no,
+        anomalies.player_flags(guid, team, kill_sum, death_sum, extras),
+    )
+
+
+def _player_parts(filename: str, line_no: int, line: str) -> tuple[str, str, str, str, str, str, bool]:
+    """GUID, name, rounds, team, weapon text, extras text and whether the extras' characters are valid.
+
+    One regex proves what the per-part checks below prove; they run only when it fails, to name
+    the first offending part precisely. Bad extras characters are reported later (`parse_extras`),
+    after the weapon block and the extras count, which is the order the checks run in.
+    """
+    match = _PLAYER_RE.fullmatch(line)
+    if match is None:
+        return _checked_parts(filename, line_no, line)
+    guid, name, rounds, team, weapons, extras = match.groups()
+    return guid, name, rounds, team, weapons, extras, True
+
+
+def _checked_parts(filename: str, line_no: int, line: str) -> tuple[str, str, str, str, str, str, bool]:
+    """`_player_parts` part by part: the precise ParseError of the first bad part."""
     parts = line.split("\\")
     if len(parts) != 5:
         raise ParseError(
@@ -174,28 +221,11 @@ def _parse_player(filename: str, line_no: int, line: str) -> PlayerStats:
     weapon_text, tab, extras_text = rest.partition("\t")
     if not tab:
         raise ParseError(filename, line_no, "player.extras", "no TAB-separated extras after the weapons")
-    weapons, nums = _parse_weapons(filename, line_no, weapon_text)
-    kills, deaths = sum(nums[3::5]), sum(nums[4::5])
-    extras = _parse_extras(filename, line_no, extras_text)
-    team = _TEAMS[team_text]
-    name = text_field(raw_name)
-    # Positional: this runs once per player line; mypy checks each argument against the field order.
-    return PlayerStats(
-        guid,
-        name,
-        strip_colors(name),
-        int(rounds_text),
-        team,
-        kills,
-        deaths,
-        sum(nums[2::5]),
-        sum(nums[1::5]),
-        sum(nums[5::5]),
-        weapons,
-        extras,
-        line_no,
-        anomalies.player_flags(guid, team, kills, deaths, extras),
-    )
+    # Only ASCII digits and spaces: then int() cannot meet a sign, `_` or a non-ASCII digit.
+    if not weapon_text.isascii() or _NOT_WEAPON_CHAR.search(weapon_text):
+        raise ParseError(filename, line_no, "player.weapons", "not a list of non-negative integers")
+    extras_ok = extras_text.isascii() and not _NOT_EXTRAS_CHAR.search(extras_text)
+    return guid, raw_name, rounds_text, team_text, weapon_text, extras_text, extras_ok
 
 
 def _slots_of(mask: int) -> tuple[str, ...]:
@@ -206,79 +236,6 @@ def _slots_of(mask: int) -> tuple[str, ...]:
         if len(_SLOTS_BY_MASK) < _SLOTS_CACHE_MAX:
             _SLOTS_BY_MASK[mask] = slots
     return slots
-
-
-def _parse_weapons(filename: str, line_no: int, text: str) -> tuple[tuple[WeaponStats, ...], list[int]]:
-    """The weapon block → per-slot records and the raw integer list (mask first)."""
-    # Only ASCII digits and spaces: then int() cannot meet a sign, `_` or a non-ASCII digit.
-    if not text.isascii() or _NOT_WEAPON_CHAR.search(text):
-        raise ParseError(filename, line_no, "player.weapons", "not a list of non-negative integers")
-    words = text.split()
-    if not words:
-        raise ParseError(filename, line_no, "player.weapons", "no weapon mask")
-    # Bounded before int(): a huge digit run would hit Python's int-string limit or overflow SQLite.
-    if len(text) > _LONG_WEAPONS and max(map(len, words)) > _MAX_DIGITS:
-        raise ParseError(filename, line_no, "player.weapons", f"a number longer than {_MAX_DIGITS} digits")
-    nums = list(map(int, words))
-    mask = nums[0]
-    if mask >= _MAX_MASK:
-        raise ParseError(filename, line_no, "player.weapons", f"mask {mask} has bits above the 28 slots")
-    slots = _slots_of(mask)
-    if len(nums) != 1 + 5 * len(slots):
-        raise ParseError(
-            filename,
-            line_no,
-            "player.weapons",
-            f"mask {mask} needs {5 * len(slots)} integers after it, got {len(nums) - 1}",
-        )
-    hits, heads = nums[1::5], nums[5::5]
-    if any(map(operator.gt, heads, hits)):
-        i = next(i for i, (hs, h) in enumerate(zip(heads, hits, strict=True)) if hs > h)
-        raise ParseError(
-            filename, line_no, "player.weapons", f"{slots[i]}: {heads[i]} headshots exceed {hits[i]} hits"
-        )
-    weapons = tuple(map(WeaponStats, slots, hits, nums[2::5], nums[3::5], nums[4::5], heads))
-    return weapons, nums
-
-
-def _parse_extras(filename: str, line_no: int, text: str) -> dict[str, int | float]:
-    fields = text.split("\t")
-    generation = _GENERATIONS.get(len(fields))
-    if generation is None:
-        raise ParseError(
-            filename, line_no, "player.extras", f"{len(fields)} fields, expected 33, 36, 37 or 38"
-        )
-    names, runs = generation
-    # Digits, '.', '-' and TAB only: int()/float() then reject every malformed number themselves and
-    # cannot accept `nan`, `inf`, `1e5`, `_`, spaces or non-ASCII digits.
-    if not text.isascii() or _NOT_EXTRAS_CHAR.search(text):
-        raise _bad_extra(filename, line_no, fields, names)
-    # Real lines are ~100-200 characters; only a long one can hide a number that would overflow
-    # (float('9' * 400) is inf, not an error) or break SQLite's 64-bit integers.
-    if len(text) > _LONG_EXTRAS and max(map(len, fields)) > _MAX_DIGITS:
-        i = next(i for i, f in enumerate(fields) if len(f) > _MAX_DIGITS)
-        raise ParseError(
-            filename, line_no, f"player.extras[{i}]", f"{names[i]} is longer than {_MAX_DIGITS} characters"
-        )
-    values: list[int | float] = []
-    try:
-        for start, stop, conv in runs:
-            values.extend(map(conv, fields[start:stop]))
-    except ValueError:
-        raise _bad_extra(filename, line_no, fields, names) from None
-    return dict(zip(names, values, strict=True))
-
-
-def _bad_extra(filename: str, line_no: int, fields: list[str], names: tuple[str, ...]) -> ParseError:
-    """The precise error for the first extras field that is not a number of its type."""
-    for i, (value, field_name) in enumerate(zip(fields, names, strict=True)):
-        is_float = field_name in FLOAT_EXTRAS
-        if not _NUMBER_RE.fullmatch(value) or (not is_float and "." in value):
-            kind = "a number" if is_float else "an integer"
-            return ParseError(
-                filename, line_no, f"player.extras[{i}]", f"{field_name} {value!r} is not {kind}"
-            )
-    return ParseError(filename, line_no, "player.extras", "malformed extras")
 
 
 def _flag_denied_outliers(players: list[PlayerStats], header: Header) -> list[PlayerStats]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 _MSS_RE = re.compile(r"([0-9]{1,6}):([0-5][0-9])")
@@ -13,6 +14,8 @@ _SIGNED_RE = re.compile(r"-?[0-9]{1,12}(?:\.[0-9]{1,6})?")
 _MS_THRESHOLD = 10_000
 
 
+# A server writes few distinct limits, and a file's two fields are read again for its flags.
+@functools.lru_cache(maxsize=1024)
 def parse_time(text: str) -> int | None:
     """Whole seconds of a header time limit, or None when `text` is not a time.
 

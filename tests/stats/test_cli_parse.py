@@ -105,20 +105,31 @@ def test_bad_name_given_explicitly_is_an_error_object(
     assert "filename" in str(objects[0]["error"])
 
 
-def test_bad_endstats_companion_fails_the_run(
+def test_bad_endstats_companion_is_a_note_in_json_and_an_error_in_the_table(
     samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Companions are not listed in the JSON contract; endstats are written in chunks (§13)."""
+    shutil.copy(samples_dir / ERDENBERG_R1, tmp_path / ERDENBERG_R1)
     (tmp_path / ENDSTATS).write_bytes(b"Most damage given\tvid\n")
     code, objects = _json_lines(capsys, ["parse", "--json", str(tmp_path)])
+    assert code == 0
+    assert [o["file"] for o in objects] == [ERDENBERG_R1]
+    assert main(["parse", str(tmp_path)]) == 2  # the readable mode validates companions too
+    assert ENDSTATS in capsys.readouterr().err
+
+
+def test_nonexistent_path_is_an_error_object_and_the_others_still_print(
+    samples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, objects = _json_lines(
+        capsys, ["parse", "--json", str(samples_dir / ERDENBERG_R1), str(tmp_path / "missing")]
+    )
     assert code == 2
-    assert [o["file"] for o in objects] == [ENDSTATS]
-
-
-def test_nonexistent_path_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert objects[0]["file"] == ERDENBERG_R1
+    assert "players" in objects[0]
+    assert "no such file or directory" in str(objects[1]["error"])
     assert main(["parse", str(tmp_path / "missing")]) == 2
-    captured = capsys.readouterr()
-    assert "no such file or directory" in captured.err
-    assert captured.out == ""
+    assert "no such file or directory" in capsys.readouterr().err
 
 
 def test_no_path_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -263,3 +263,15 @@ def test_huge_numbers_are_parse_errors() -> None:
     extras[0] = "1" * 5000  # int() would raise a ValueError about the digit limit
     err = _error(stats_file(header(), [player_line(extras=extras)]))
     assert (err.line, err.field) == (2, "player.extras[0]")
+
+
+def test_a_huge_number_in_a_normal_length_line_is_refused_not_passed_to_sqlite() -> None:
+    """20-digit values fit a short line; they would overflow SQLite's 64-bit INTEGER at import."""
+    weapons = player_line(weapons={"mp40": (10**19, 10, 2, 1, 1)})
+    with pytest.raises(ParseError) as err:
+        parse_round(R1_NAME, stats_file(header(), [weapons]))
+    assert (err.value.line, err.value.field) == (2, "player.weapons")
+    damage = player_line(extras=extras_values(38, {"damage_given": 10**19}))
+    with pytest.raises(ParseError) as err:
+        parse_round(R1_NAME, stats_file(header(), [damage]))
+    assert (err.value.line, err.value.field) == (2, "player.extras[0]")

@@ -142,3 +142,15 @@ def test_same_ref_twice_counts_once() -> None:
 def test_empty_input() -> None:
     pairing = pair_rounds([])
     assert (dict(pairing.pairs), pairing.orphan_round2, pairing.lone_round1) == ({}, frozenset(), frozenset())
+
+
+def test_an_orphan_round2_does_not_consume_the_open_round1() -> None:
+    """§10: only a pair consumes the open R1; a stray R2 (shared folder, shutdown path) is just an orphan."""
+    r1 = ref(0, 1, "10:00", "6:12")
+    stray = ref(3, 2, "4:00", "4:00", map_name="etl_ice")
+    shutdown = ref(4, 2, "6:12", "71:05", pairable=False)
+    r2 = ref(9, 2, "6:12", "6:12")
+    result = pair_rounds([r1, stray, shutdown, r2])
+    assert dict(result.pairs) == {r2.filename: r1.filename}
+    assert result.orphan_round2 == {stray.filename, shutdown.filename}
+    assert result.lone_round1 == frozenset()
