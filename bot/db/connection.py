@@ -105,7 +105,7 @@ class Database:
         # Health check and pragmas first, in a plain worker thread: when they fail (corrupt file) there
         # is no aiosqlite thread to stop yet (aiosqlite's own failure path leaves an un-awaited future).
         try:
-            conn = await asyncio.to_thread(_connect, path)
+            conn = await asyncio.to_thread(_connect, path, lock_fd is not None)
         except BaseException:
             release_lock(lock_fd)
             raise
@@ -230,8 +230,8 @@ class Database:
 # --- functions that run on the worker thread -------------------------------------------------------
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = check_or_move_aside(path)
+def _connect(path: Path, holds_lock: bool) -> sqlite3.Connection:
+    conn = check_or_move_aside(path, holds_lock=holds_lock)
     conn.row_factory = sqlite3.Row
     for pragma in _PRAGMAS:
         conn.execute(pragma)

@@ -9,6 +9,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import structlog
 
@@ -39,8 +40,12 @@ def release_lock(fd: int | None) -> None:
             os.close(fd)
 
 
-def check_or_move_aside(path: Path) -> sqlite3.Connection:
+def check_or_move_aside(path: Path, *, holds_lock: bool = True) -> sqlite3.Connection:
     """Connect (autocommit), run `PRAGMA quick_check`; a damaged file is moved aside, DatabaseError raised.
+
+    Only the instance-lock holder moves a file: a read-only command (`health` from a Docker HEALTHCHECK,
+    `diagnose`) that finds corruption while the daemon runs must not rename the file from under it. Without
+    the lock it takes the lock just for the move when nobody holds it, else it only reports.
 
     A missing database beside a `<name>.corrupt-*` file is refused too: after a corrupt database was
     moved aside, a restart (systemd, Docker) must not silently begin again from an empty one and
@@ -64,6 +69,22 @@ def check_or_move_aside(path: Path) -> sqlite3.Connection:
     if reason is None:
         return conn
     conn.close()
+    if not holds_lock:
+        try:
+            fd = acquire_lock(path)
+        except DatabaseError:
+            raise DatabaseError(
+                f"{path} is corrupt ({reason}); the running statsbot holds it: stop the daemon, then "
+                "`statsbot db check` moves it aside (restore a backup: docs/OPERATIONS.md)"
+            ) from None
+        try:
+            _move_aside_and_raise(path, reason)
+        finally:
+            release_lock(fd)
+    _move_aside_and_raise(path, reason)
+
+
+def _move_aside_and_raise(path: Path, reason: str) -> NoReturn:
     moved = _move_aside(path)
     log.error("db_corrupt", path=str(path), moved_to=str(moved), reason=reason)
     raise DatabaseError(f"{path} is corrupt ({reason}); moved aside to {moved.name}, restore a backup")

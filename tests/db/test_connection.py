@@ -315,3 +315,25 @@ def test_processes_opening_a_new_database_together_migrate_it_once(tmp_path: Pat
     finally:
         conn.close()
     assert versions == [m.version for m in discover()]
+
+
+async def test_a_reader_never_moves_a_corrupt_database_from_under_the_running_daemon(tmp_path: Path) -> None:
+    """`statsbot health` (Docker HEALTHCHECK) or `diagnose` finding corruption must only report it."""
+    from bot.db.health import acquire_lock, release_lock
+
+    path = tmp_path / "s.db"
+    junk = b"this is not a database" * 500
+    path.write_bytes(junk)
+    daemon = acquire_lock(path)
+    try:
+        with pytest.raises(DatabaseError, match="the running statsbot holds it"):
+            await Database.open(path, lock=False)
+        assert path.read_bytes() == junk  # still where the daemon has it
+        assert not list(tmp_path.glob("s.db.corrupt-*"))
+    finally:
+        release_lock(daemon)
+    # With no daemon running, the same reader moves it aside (taking the lock just for that).
+    with pytest.raises(DatabaseError, match="moved aside"):
+        await Database.open(path, lock=False)
+    assert not path.exists()
+    assert len(list(tmp_path.glob("s.db.corrupt-*"))) == 1
