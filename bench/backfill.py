@@ -3,7 +3,8 @@
 Run: .venv/bin/python bench/backfill.py [--files 5000]
 
 Files are the real samples replicated with shifted times and a per-copy tag (distinct content). Figures:
-the import path in-process (collect + backfill: parse, pair, a transaction per batch of files), the same
+the import path in-process (collect + backfill: worker processes parse and prepare batches, the database
+thread pairs and writes them, a transaction per batch of files; and once with no worker process), the same
 through the CLI in a child process (Python start-up included), and the floor: read + split + int() +
 executemany of the same rows (round, players, weapons) with plain sqlite3, committed per batch as the
 import does (and, for reference, per file).
@@ -29,11 +30,11 @@ PROJECT = Path(__file__).resolve().parent.parent
 EXTRAS = 38
 
 
-async def import_in_process(folder: Path, db_path: Path) -> tuple[float, str]:
+async def import_in_process(folder: Path, db_path: Path, workers: int | None = None) -> tuple[float, str]:
     started = time.perf_counter()
     files, _ = collect([folder])
     async with await Database.open(db_path) as db:
-        summary = await backfill(db, files, server="bench", settings=ImportSettings())
+        summary = await backfill(db, files, server="bench", settings=ImportSettings(), workers=workers)
     return time.perf_counter() - started, summary.line()
 
 
@@ -118,7 +119,10 @@ def main() -> None:
         write_files(folder, list(replicate(args.files)))
         n = args.files
         seconds, line = asyncio.run(import_in_process(folder, base / "data" / "bench.db"))
-        print(f"import (in-process): {n / seconds:,.0f} files/s ({seconds:.2f} s) — {line}")
+        print(f"import (in-process, worker processes prepare): {n / seconds:,.0f} files/s ({seconds:.2f} s)")
+        print(f"  {line}")
+        alone, _ = asyncio.run(import_in_process(folder, base / "data" / "alone.db", workers=0))
+        print(f"import (in-process, no worker process): {n / alone:,.0f} files/s ({alone:.2f} s)")
         again, _ = asyncio.run(import_in_process(folder, base / "data" / "bench.db"))
         print(f"re-run (all already done): {n / again:,.0f} files/s ({again:.2f} s)")
         if not args.no_cli:

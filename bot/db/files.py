@@ -86,17 +86,20 @@ def get_row_sync(stx: SyncTx, server: str, filename: str) -> FileRow | None:
 get_row = as_async(get_row_sync)
 
 
-async def get_rows(db: Reader, server: str, filenames: Iterable[str]) -> dict[str, FileRow]:
+def get_rows_sync(stx: SyncTx, server: str, filenames: Iterable[str]) -> dict[str, FileRow]:
     """Registry rows of many files of one server in ONE query (names passed as a JSON array)."""
     names = list(filenames)
     if not names:
         return {}
-    rows = await db.fetchall(
+    rows = stx.fetchall(
         f"SELECT {_COLUMNS} FROM processed_files "
         "WHERE server = ? AND filename IN (SELECT value FROM json_each(?))",
         (server, json.dumps(names)),
     )
     return {r["filename"]: _row(r) for r in rows}
+
+
+get_rows = as_async(get_rows_sync)
 
 
 async def rows_in_state(db: Reader, state: str, server: str | None = None) -> list[FileRow]:
@@ -233,13 +236,20 @@ async def events_for(db: Reader, server: str, filename: str) -> list[FileEvent]:
     return [FileEvent(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
 
 
-def round_for_file_sync(stx: SyncTx, server: str, filename: str) -> int | None:
-    """The id of the round imported from this file, if any (registry layer 4, repair)."""
-    r = stx.fetchone("SELECT id FROM rounds WHERE server = ? AND filename = ?", (server, filename))
-    return None if r is None else int(r[0])
+def rounds_for_files_sync(stx: SyncTx, server: str, filenames: Iterable[str]) -> dict[str, int]:
+    """filename → id of the round imported from it, for those of `filenames` that have one. ONE query
+    (registry layer 4 for all never-seen names of a listing)."""
+    names = list(filenames)
+    if not names:
+        return {}
+    rows = stx.fetchall(
+        "SELECT filename, id FROM rounds WHERE server = ? AND filename IN (SELECT value FROM json_each(?))",
+        (server, json.dumps(names)),
+    )
+    return {r[0]: int(r[1]) for r in rows}
 
 
-round_for_file = as_async(round_for_file_sync)
+rounds_for_files = as_async(rounds_for_files_sync)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +268,18 @@ def imported_by_sha_sync(stx: SyncTx, sha256: str) -> ImportedContent | None:
 
 
 imported_by_sha = as_async(imported_by_sha_sync)
+
+
+def imported_by_shas_sync(stx: SyncTx, hashes: Iterable[str]) -> dict[str, ImportedContent]:
+    """imported_by_sha for many hashes in ONE query: sha256 → where it was imported (found ones only)."""
+    wanted = list(hashes)
+    if not wanted:
+        return {}
+    rows = stx.fetchall(
+        "SELECT sha256, server, filename, id FROM rounds WHERE sha256 IN (SELECT value FROM json_each(?))",
+        (json.dumps(wanted),),
+    )
+    return {r[0]: ImportedContent(r[1], r[2], int(r[3])) for r in rows}
 
 
 async def repair_imported(db: Database, server: str, filename: str, *, now: float) -> int | None:

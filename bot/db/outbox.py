@@ -60,12 +60,21 @@ def enqueue_sync(
     stx: SyncTx, *, kind: str, channel: str, dedupe_key: str, payload: Mapping[str, object], now: float
 ) -> int | None:
     """Queue a post in the caller's transaction. Returns its id, or None if `dedupe_key` was queued before."""
+    return enqueue_encoded_sync(
+        stx, kind=kind, channel=channel, dedupe_key=dedupe_key, payload=encode_payload(payload), now=now
+    )
+
+
+def enqueue_encoded_sync(
+    stx: SyncTx, *, kind: str, channel: str, dedupe_key: str, payload: str, now: float
+) -> int | None:
+    """enqueue_sync for a payload already made by `encode_payload` (in a worker process, for backfill)."""
     if channel not in CHANNELS:
         raise ValueError(f"unknown outbox channel {channel!r}")
     result = stx.execute(
         "INSERT OR IGNORE INTO outbox(kind, channel, dedupe_key, payload, nonce, created_at, "
         "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (kind, channel, dedupe_key, encode_payload(payload), new_nonce(), now, now),
+        (kind, channel, dedupe_key, payload, new_nonce(), now, now),
     )
     return result.lastrowid if result.rowcount == 1 else None
 

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from bot.db.connection import SyncTx, as_async
+from bot.db.rows import PlayerRows, join_flags, player_rows
 from bot.stats.model import EXTRA_FIELDS_38, PlayerStats
+
+__all__ = [
+    "PlayerRows",
+    "insert_player_rows_sync",
+    "insert_players",
+    "insert_players_sync",
+    "join_flags",
+    "player_rows",
+    "player_values",
+    "replace_player_rows_sync",
+    "replace_players",
+    "replace_players_sync",
+    "weapon_values",
+]
 
 _PLAYER_COLUMNS = (
     "round_id",
@@ -33,56 +48,25 @@ _INSERT_WEAPON = (
 )
 
 
-def join_flags(flags: Iterable[str]) -> str:
-    return ",".join(sorted(set(flags)))
-
-
-def _unique_keys(players: Sequence[PlayerStats]) -> list[str]:
-    # Two lines can share a key (two clients with the same GUID8, two bots with one name): keep both,
-    # the later one keyed by its line number, rather than failing the whole import on the primary key.
-    seen: set[str] = set()
-    keys: list[str] = []
-    for p in players:
-        key = p.key if p.key not in seen else f"{p.key}#{p.line}"
-        seen.add(key)
-        keys.append(key)
-    return keys
+def insert_player_rows_sync(stx: SyncTx, round_id: int, rows: PlayerRows) -> None:
+    """Insert prepared player and weapon rows for `round_id` (two executemany statements at most)."""
+    if rows.players:
+        stx.executemany(_INSERT_PLAYER, [(round_id, *r) for r in rows.players])
+    if rows.weapons:
+        stx.executemany(_INSERT_WEAPON, [(round_id, *r) for r in rows.weapons])
 
 
 def insert_players_sync(stx: SyncTx, round_id: int, players: Sequence[PlayerStats]) -> None:
     """Insert a round's players and their weapons (two executemany statements)."""
-    if not players:
-        return
-    keys = _unique_keys(players)
-    stx.executemany(
-        _INSERT_PLAYER,
-        [
-            (
-                round_id,
-                key,
-                p.guid,
-                p.name,
-                p.clean_name,
-                p.team,
-                p.rounds,
-                p.kills,
-                p.deaths,
-                p.shots,
-                p.hits,
-                p.headshot_hits,
-                *(p.extras.get(name) for name in EXTRA_FIELDS_38),
-                join_flags(p.flags),
-            )
-            for key, p in zip(keys, players, strict=True)
-        ],
-    )
-    weapons = [
-        (round_id, key, p.guid, w.weapon, w.hits, w.shots, w.kills, w.deaths, w.headshots)
-        for key, p in zip(keys, players, strict=True)
-        for w in p.weapons
-    ]
-    if weapons:
-        stx.executemany(_INSERT_WEAPON, weapons)
+    if players:
+        insert_player_rows_sync(stx, round_id, player_rows(players))
+
+
+def replace_player_rows_sync(stx: SyncTx, round_id: int, rows: PlayerRows) -> None:
+    """Swap a round's players/weapons for prepared rows of another derivation (R2 re-derivation)."""
+    stx.execute("DELETE FROM weapon_stats WHERE round_id = ?", (round_id,))
+    stx.execute("DELETE FROM player_stats WHERE round_id = ?", (round_id,))
+    insert_player_rows_sync(stx, round_id, rows)
 
 
 def replace_players_sync(stx: SyncTx, round_id: int, players: Sequence[PlayerStats]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
 import zlib
 from collections.abc import Iterable, Sequence
@@ -10,26 +11,23 @@ from dataclasses import dataclass
 
 from bot.db.connection import SyncTx, as_async
 from bot.db.players import (  # re-exported: callers use rounds.* for round data
+    PlayerRows,
+    insert_player_rows_sync,
     insert_players,
     insert_players_sync,
     join_flags,
     player_values,
+    replace_player_rows_sync,
     replace_players,
     replace_players_sync,
     weapon_values,
 )
-from bot.stats.model import ParsedRound, PlayerStats
-
-PLAYED_AT_FORMAT = "%Y-%m-%d %H:%M:%S"  # sortable text, the game server's local time (no zone)
+from bot.db.rows import PLAYED_AT_FORMAT, RoundValues, compress_raw, played_at_text, round_values
 
 _ROUND_COLUMNS = (
     "id, server, filename, sha256, map, round_number, played_at, time_limit_raw, next_time_limit_raw, "
     "status, paired_round_id, session_id, pairable, flags"
 )
-
-
-def played_at_text(value: dt.datetime) -> str:
-    return value.strftime(PLAYED_AT_FORMAT)
 
 
 def parse_played_at(text: str) -> dt.datetime:
@@ -66,57 +64,39 @@ def _round_row(r: sqlite3.Row) -> RoundRow:
     return RoundRow(*values)
 
 
+_INSERT_ROUND = (
+    "INSERT INTO rounds(server, filename, sha256, map, round_number, played_at, server_name, config, "
+    "defender, winner, time_limit_raw, next_time_limit_raw, time_limit_s, next_time_limit_s, "
+    "duration_ms, duration_s, extras_fields, player_count, status, flags, pairable, session_id, "
+    f"raw_content, imported_at) VALUES ({', '.join('?' * 24)})"
+)
+
+
 def insert_round_sync(
     stx: SyncTx,
     *,
     server: str,
-    parsed: ParsedRound,
-    players: Sequence[PlayerStats],
+    values: RoundValues,
+    players: PlayerRows,
     sha256: str,
-    raw: bytes,
+    raw_compressed: bytes,
     status: str,
     duration_s: int | None,
     pairable: bool,
-    flags: Iterable[str],
     session_id: int | None,
     now: float,
 ) -> int:
-    """Insert a round (raw bytes kept zlib-compressed) with `players`; returns the round id."""
-    h = parsed.header
+    """Insert a round (raw bytes given zlib-compressed: `compress_raw`) with its players; returns its id."""
+    v = values
     result = stx.execute(
-        "INSERT INTO rounds(server, filename, sha256, map, round_number, played_at, server_name, config, "
-        "defender, winner, time_limit_raw, next_time_limit_raw, time_limit_s, next_time_limit_s, "
-        "duration_ms, duration_s, extras_fields, player_count, status, flags, pairable, session_id, "
-        f"raw_content, imported_at) VALUES ({', '.join('?' * 24)})",
+        _INSERT_ROUND,
         (
-            server,
-            parsed.filename,
-            sha256,
-            parsed.name.map,
-            parsed.name.round_number,
-            played_at_text(parsed.name.played_at),
-            h.server_name,
-            h.config,
-            h.defender,
-            h.winner,
-            h.time_limit_raw,
-            h.next_time_limit_raw,
-            h.time_limit_s,
-            h.next_time_limit_s,
-            h.duration_ms,
-            duration_s,
-            parsed.extras_fields,
-            len(players),
-            status,
-            join_flags(flags),
-            int(pairable),
-            session_id,
-            zlib.compress(raw),
-            now,
+            server, v.filename, sha256, v.map, v.round_number, v.played_at, *v.header, duration_s,
+            v.extras_fields, len(players), status, v.flags, int(pairable), session_id, raw_compressed, now,
         ),
-    )
+    )  # fmt: skip
     assert result.lastrowid is not None
-    insert_players_sync(stx, result.lastrowid, players)
+    insert_player_rows_sync(stx, result.lastrowid, players)
     return result.lastrowid
 
 
@@ -149,11 +129,6 @@ def clear_partner_sync(stx: SyncTx, round1_id: int, round2_id: int) -> None:
         "UPDATE rounds SET paired_round_id = NULL WHERE id = ? AND paired_round_id = ?",
         (round1_id, round2_id),
     )
-
-
-def set_status_sync(stx: SyncTx, round_ids: Sequence[int], status: str) -> None:
-    """Change the status of several rounds (pending_r1 → orphan) in one statement."""
-    stx.executemany("UPDATE rounds SET status = ? WHERE id = ?", [(status, i) for i in round_ids])
 
 
 def pairing_range_sync(stx: SyncTx, server: str, played_at: str, filename: str) -> list[RoundRow]:
@@ -200,6 +175,16 @@ def pending_round2_sync(stx: SyncTx, server: str) -> list[RoundRow]:
     return [_round_row(r) for r in rows]
 
 
+def stale_pending_round2_sync(stx: SyncTx, *, imported_before: float) -> list[RoundRow]:
+    """Round 2s of any server still waiting for their round 1, imported before the cut-off (epoch)."""
+    rows = stx.fetchall(
+        f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE status = 'pending_r1' AND imported_at < ? "
+        "ORDER BY server, played_at, filename",
+        (imported_before,),
+    )
+    return [_round_row(r) for r in rows]
+
+
 def latest_round1_at_sync(stx: SyncTx, server: str) -> str | None:
     """played_at of the server's newest round 1."""
     r = stx.fetchone("SELECT max(played_at) FROM rounds WHERE server = ? AND round_number = 1", (server,))
@@ -222,6 +207,18 @@ def get_round_by_file_sync(stx: SyncTx, server: str, filename: str) -> RoundRow 
         f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE server = ? AND filename = ?", (server, filename)
     )
     return None if r is None else _round_row(r)
+
+
+def rounds_by_files_sync(stx: SyncTx, server: str, filenames: Sequence[str]) -> dict[str, RoundRow]:
+    """get_round_by_file for many files of one server in ONE query (found ones only)."""
+    if not filenames:
+        return {}
+    rows = stx.fetchall(
+        f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE server = ? "
+        "AND filename IN (SELECT value FROM json_each(?))",
+        (server, json.dumps(list(filenames))),
+    )
+    return {row.filename: row for row in map(_round_row, rows)}
 
 
 def raw_content_sync(stx: SyncTx, round_id: int) -> bytes:
@@ -250,19 +247,9 @@ def insert_match_sync(
     result = stx.execute(
         "INSERT INTO matches(server, map, r1_round_id, r2_round_id, outcome, winner_team, r1_time_s, "
         "r2_time_s, session_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            server,
-            map_name,
-            r1_round_id,
-            r2_round_id,
-            outcome,
-            winner_team,
-            r1_time_s,
-            r2_time_s,
-            session_id,
-            now,
-        ),
-    )
+        (server, map_name, r1_round_id, r2_round_id, outcome, winner_team, r1_time_s, r2_time_s,
+         session_id, now),
+    )  # fmt: skip
     assert result.lastrowid is not None
     return result.lastrowid
 
@@ -277,9 +264,9 @@ insert_round = as_async(insert_round_sync)
 update_round = as_async(update_round_sync)
 set_partner = as_async(set_partner_sync)
 clear_partner = as_async(clear_partner_sync)
-set_status = as_async(set_status_sync)
 pairing_range = as_async(pairing_range_sync)
 pending_round2 = as_async(pending_round2_sync)
+stale_pending_round2 = as_async(stale_pending_round2_sync)
 latest_round1_at = as_async(latest_round1_at_sync)
 newest_played_at = as_async(newest_played_at_sync)
 get_round = as_async(get_round_sync)
@@ -289,11 +276,19 @@ insert_match = as_async(insert_match_sync)
 delete_match_of = as_async(delete_match_of_sync)
 
 __all__ = [
+    "PLAYED_AT_FORMAT",
+    "PlayerRows",
+    "RoundValues",
+    "compress_raw",
+    "insert_player_rows_sync",
     "insert_players",
     "insert_players_sync",
     "join_flags",
+    "played_at_text",
     "player_values",
+    "replace_player_rows_sync",
     "replace_players",
     "replace_players_sync",
+    "round_values",
     "weapon_values",
 ]

@@ -3,52 +3,89 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.db import outbox
 from bot.db import rounds as dbrounds
 from bot.db.connection import SyncTx
 from bot.db.rounds import RoundRow, parse_played_at
+from bot.db.rows import PlayerRows, player_rows
 from bot.db.sessions import attach_round_sync
 from bot.ingest import posts
+from bot.ingest.prepared import (
+    ORPHAN_FLAG,
+    PairKey,
+    PreparedPair,
+    PreparedRound,
+    parse_cached,
+    prepare_pair,
+)
 from bot.stats.derived import duration_s
-from bot.stats.differential import match_totals, round2_only
 from bot.stats.model import ParsedRound, RoundRef
-from bot.stats.outcome import match_outcome
-from bot.stats.pairing import pair_rounds, round_ref
-from bot.stats.parser import parse_round
+from bot.stats.pairing import pair_rounds
 
-ORPHAN_FLAG = "orphan"  # round flag of a round 2 whose round 1 never came (raw cumulative values)
+__all__ = [
+    "ORPHAN_FLAG",
+    "BatchState",
+    "PairingContext",
+    "orphan_stale_pending_sync",
+    "parse_cached",
+    "ref_of",
+    "store_round",
+    "sync_pairs",
+]
+
+_NO_PLAYERS = PlayerRows((), ())
 
 
-@functools.lru_cache(maxsize=256)  # ~5 MB; holds a whole import_batch of 200 files
-def parse_cached(filename: str, data: bytes) -> ParsedRound:
-    """parse_round, remembered for recent files: a round 2 arrives minutes after the round 1 it needs.
+@dataclass(slots=True)
+class BatchState:
+    """One import transaction's memory: rounds it inserted (with their prepared values and bytes), the
+    pair derivations foreseen for them, and parses of stored rounds, each made at most once."""
 
-    Safe to share: the parse is deterministic for (name, bytes) and ParsedRound is immutable.
-    """
-    return parse_round(filename, data)
+    pairs: Mapping[PairKey, PreparedPair] = field(default_factory=dict)
+    fresh: dict[int, tuple[PreparedRound, bytes]] = field(default_factory=dict)
+    parsed: dict[int, ParsedRound] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class PairingContext:
-    """One import's view: the new round (parsed already) and parses of stored rounds, made at most once."""
+    """One import's view: the new round's id, the pairing window and the batch it belongs to."""
 
     server: str
     new_id: int
-    new_parsed: ParsedRound
     window: dt.timedelta
     now: float
-    parsed: dict[int, ParsedRound] = field(default_factory=dict)
+    batch: BatchState
 
     def parse(self, stx: SyncTx, row: RoundRow) -> ParsedRound:
-        if row.id == self.new_id:
-            return self.new_parsed
-        if row.id not in self.parsed:
+        """The parsed file of a stored round (only where no prepared value serves)."""
+        parsed = self.batch.parsed.get(row.id)
+        if parsed is None:
+            fresh = self.batch.fresh.get(row.id)
             # Stored bytes parsed fine once; the parser is deterministic, so they parse again.
-            self.parsed[row.id] = parse_cached(row.filename, dbrounds.raw_content_sync(stx, row.id))
-        return self.parsed[row.id]
+            raw = fresh[1] if fresh is not None else dbrounds.raw_content_sync(stx, row.id)
+            parsed = self.batch.parsed[row.id] = parse_cached(row.filename, raw)
+        return parsed
+
+    def raw_players(self, stx: SyncTx, row: RoundRow) -> PlayerRows:
+        """A round's rows as in its file (cumulative values for a round 2)."""
+        fresh = self.batch.fresh.get(row.id)
+        return fresh[0].players if fresh is not None else player_rows(self.parse(stx, row).players)
+
+    def own_duration(self, stx: SyncTx, row: RoundRow) -> int | None:
+        fresh = self.batch.fresh.get(row.id)
+        return fresh[0].duration_s if fresh is not None else duration_s(self.parse(stx, row))
+
+    def pair_work(self, stx: SyncTx, r1: RoundRow, r2: RoundRow, flags: frozenset[str]) -> PreparedPair:
+        """The foreseen derivation when both rounds came from this batch's bytes, else derived now."""
+        fresh = self.batch.fresh
+        if r1.id in fresh and r2.id in fresh:
+            work = self.batch.pairs.get((self.server, r1.filename, r2.filename))
+            if work is not None and work.flags == flags:
+                return work
+        return prepare_pair(self.server, self.parse(stx, r1), self.parse(stx, r2), flags)
 
 
 def ref_of(row: RoundRow) -> RoundRef:
@@ -66,52 +103,49 @@ def ref_of(row: RoundRow) -> RoundRef:
 
 def store_round(
     stx: SyncTx,
-    parsed: ParsedRound,
-    server: str,
+    prepared: PreparedRound,
     data: bytes,
+    server: str,
     sha256: str,
     *,
     now: float,
     session_gap: float,
     window: dt.timedelta,
+    batch: BatchState,
 ) -> int:
     """Insert a new round into its session, queue the R1 post, then re-pair its neighbourhood."""
-    played = dbrounds.played_at_text(parsed.name.played_at)
-    session_id = attach_round_sync(stx, server, played, gap_seconds=session_gap, now=now)
-    is_r1 = parsed.name.round_number == 1
-    seconds = duration_s(parsed) if is_r1 else None
-    pairable = round_ref(parsed).pairable
+    v = prepared.values
+    session_id = attach_round_sync(stx, server, v.played_at, gap_seconds=session_gap, now=now)
+    is_r1 = v.round_number == 1
     status = "r1" if is_r1 else "pending_r1"
     round_id = dbrounds.insert_round_sync(
         stx,
         server=server,
-        parsed=parsed,
-        players=parsed.players if is_r1 else (),  # round 2 players: written by the pairing step
+        values=v,
+        players=prepared.players if is_r1 else _NO_PLAYERS,  # round 2 players: written by the pairing step
         sha256=sha256,
-        raw=data,
+        raw_compressed=prepared.raw_compressed,
         status=status,
-        duration_s=seconds,
-        pairable=pairable,
-        flags=parsed.flags,
+        duration_s=prepared.duration_s if is_r1 else None,
+        pairable=prepared.pairable,
         session_id=session_id,
         now=now,
     )
-    if is_r1:
-        outbox.enqueue_sync(
+    batch.fresh[round_id] = (prepared, data)
+    if is_r1 and prepared.r1_post is not None:
+        outbox.enqueue_encoded_sync(
             stx,
             kind=posts.KIND_ROUND,
             channel="stats",
-            dedupe_key=f"round:{server}:{parsed.filename}",
-            payload=posts.round_payload(server, parsed, status="r1", duration_s=seconds, paired_with=None),
+            dedupe_key=f"round:{server}:{v.filename}",
+            payload=prepared.r1_post,
             now=now,
         )
-    h = parsed.header
     new_row = RoundRow(
-        round_id, server, parsed.filename, sha256, parsed.name.map, parsed.name.round_number, played,
-        h.time_limit_raw, h.next_time_limit_raw, status, None, session_id, pairable,
-        dbrounds.join_flags(parsed.flags),
+        round_id, server, v.filename, sha256, v.map, v.round_number, v.played_at, v.time_limit_raw,
+        v.next_time_limit_raw, status, None, session_id, prepared.pairable, v.flags,
     )  # fmt: skip
-    sync_pairs(stx, PairingContext(server, round_id, parsed, window, now), new_row)
+    sync_pairs(stx, PairingContext(server, round_id, window, now, batch), new_row)
     return round_id
 
 
@@ -146,100 +180,85 @@ def sync_pairs(stx: SyncTx, ctx: PairingContext, new_row: RoundRow) -> None:
 
 def _pair(stx: SyncTx, ctx: PairingContext, r1: RoundRow, r2: RoundRow) -> None:
     """Store `r2` as round-2-only values against `r1`, write the match, queue the R2 and match posts."""
-    r1p, r2p = ctx.parse(stx, r1), ctx.parse(stx, r2)
-    only = round2_only(r1p, r2p)
-    seconds = duration_s(r2p, r1p)
-    if r2.id == ctx.new_id:
-        dbrounds.insert_players_sync(stx, r2.id, only.players)
-    else:
-        dbrounds.replace_players_sync(stx, r2.id, only.players)
     flags = r2.flag_set - {ORPHAN_FLAG}
+    work = ctx.pair_work(stx, r1, r2, flags)
+    if r2.id == ctx.new_id:
+        dbrounds.insert_player_rows_sync(stx, r2.id, work.players)
+    else:
+        dbrounds.replace_player_rows_sync(stx, r2.id, work.players)
     dbrounds.update_round_sync(
         stx,
         r2.id,
         status="paired",
         paired_round_id=r1.id,
-        duration_s=seconds,
+        duration_s=work.duration_s,
         flags=flags,
-        player_count=len(only.players),
+        player_count=len(work.players),
     )
     dbrounds.set_partner_sync(stx, r1.id, r2.id)
-    result = match_outcome(r1p.header, r2p.header)
     dbrounds.insert_match_sync(
         stx,
         server=ctx.server,
         map_name=r2.map,
         r1_round_id=r1.id,
         r2_round_id=r2.id,
-        outcome=result.outcome,
-        winner_team=result.winner_team,
-        r1_time_s=result.r1_time_s,
-        r2_time_s=result.r2_time_s,
+        outcome=work.outcome,
+        winner_team=work.winner_team,
+        r1_time_s=work.r1_time_s,
+        r2_time_s=work.r2_time_s,
         session_id=r2.session_id,
         now=ctx.now,
     )
-    outbox.enqueue_sync(
+    outbox.enqueue_encoded_sync(
         stx,
         kind=posts.KIND_ROUND,
         channel="stats",
         dedupe_key=f"round:{ctx.server}:{r2.filename}:paired:{r1.filename}",
-        payload=posts.round_payload(
-            ctx.server, only, status="paired", duration_s=seconds, paired_with=r1.filename, flags=flags
-        ),
+        payload=work.round_post,
         now=ctx.now,
     )
-    outbox.enqueue_sync(
+    outbox.enqueue_encoded_sync(
         stx,
         kind=posts.KIND_MATCH,
         channel="stats",
         dedupe_key=f"match:{ctx.server}:{r1.filename}:{r2.filename}",
-        payload=posts.match_payload(
-            ctx.server,
-            map_name=r2.map,
-            r1_file=r1.filename,
-            r2_file=r2.filename,
-            outcome=result.outcome,
-            winner_team=result.winner_team,
-            r1_time_s=result.r1_time_s,
-            r2_time_s=result.r2_time_s,
-            totals=match_totals(r1p, r2p),
-        ),
+        payload=work.match_post,
         now=ctx.now,
     )
 
 
 def _unpair(stx: SyncTx, ctx: PairingContext, r2: RoundRow, *, was_paired: bool) -> None:
     """Store `r2` raw (cumulative values), pending its round 1 or orphan."""
-    r2p = ctx.parse(stx, r2)
     if r2.id == ctx.new_id:
-        dbrounds.insert_players_sync(stx, r2.id, r2p.players)
+        dbrounds.insert_player_rows_sync(stx, r2.id, ctx.raw_players(stx, r2))
     elif was_paired:
-        dbrounds.replace_players_sync(stx, r2.id, r2p.players)
+        dbrounds.replace_player_rows_sync(stx, r2.id, ctx.raw_players(stx, r2))
     orphan = _no_round1_can_come(stx, ctx, r2)
-    _store_unpaired(stx, ctx, r2, r2p, orphan=orphan)
+    _store_unpaired(stx, ctx, r2, orphan=orphan)
 
 
-def _store_unpaired(
-    stx: SyncTx, ctx: PairingContext, r2: RoundRow, r2p: ParsedRound, *, orphan: bool
-) -> None:
+def _store_unpaired(stx: SyncTx, ctx: PairingContext, r2: RoundRow, *, orphan: bool) -> None:
     flags = (r2.flag_set | {ORPHAN_FLAG}) if orphan else (r2.flag_set - {ORPHAN_FLAG})
+    seconds = ctx.own_duration(stx, r2)
+    fresh = ctx.batch.fresh.get(r2.id)
     dbrounds.update_round_sync(
         stx,
         r2.id,
         status="orphan" if orphan else "pending_r1",
         paired_round_id=None,
-        duration_s=duration_s(r2p),
+        duration_s=seconds,
         flags=flags,
-        player_count=len(r2p.players),
+        player_count=fresh[0].player_count if fresh is not None else len(ctx.parse(stx, r2).players),
     )
     if orphan and r2.status != "orphan":
+        r2p = ctx.parse(stx, r2)
         outbox.enqueue_sync(
             stx,
             kind=posts.KIND_ROUND,
             channel="stats",
             dedupe_key=f"round:{ctx.server}:{r2.filename}:orphan",
             payload=posts.round_payload(
-                ctx.server, r2p, status="orphan", duration_s=duration_s(r2p), paired_with=None, flags=flags
+                ctx.server, r2p, status="orphan", duration_s=seconds, paired_with=None, flags=flags
             ),
             now=ctx.now,
         )
@@ -254,8 +273,22 @@ def _no_round1_can_come(stx: SyncTx, ctx: PairingContext, r2: RoundRow) -> bool:
     return newest is not None and parse_played_at(r2.played_at) < parse_played_at(newest) - ctx.window
 
 
+def orphan_stale_pending_sync(stx: SyncTx, *, imported_before: float, now: float) -> list[RoundRow]:
+    """Round 2s pending since before `imported_before` (epoch) become orphans, each posted once.
+
+    On a quiet server no later round comes to show that a round 1 cannot arrive any more, so the
+    import-time sweep never fires; this is the wall-clock one. A round 1 that still arrives later
+    pairs with the orphan as usual (sync_pairs re-pairs orphans too).
+    """
+    stale = dbrounds.stale_pending_round2_sync(stx, imported_before=imported_before)
+    batch = BatchState()
+    for r2 in stale:
+        _store_unpaired(stx, PairingContext(r2.server, 0, dt.timedelta(0), now, batch), r2, orphan=True)
+    return stale
+
+
 def _sweep_pending(stx: SyncTx, ctx: PairingContext) -> None:
     """Round 2s still pending whose round 1 can no longer arrive become orphans (and are posted once)."""
     for r2 in dbrounds.pending_round2_sync(stx, ctx.server):
         if _no_round1_can_come(stx, ctx, r2):
-            _store_unpaired(stx, ctx, r2, ctx.parse(stx, r2), orphan=True)
+            _store_unpaired(stx, ctx, r2, orphan=True)

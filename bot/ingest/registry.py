@@ -140,10 +140,12 @@ class Registry:
                 continue
             self._decide_by_row(plan, entry, row, now)
         # Layer 4: a round imported from this file but no registry row (an older database, a lost row).
+        # ONE query for all never-seen names; only the (rare) repairs cost a transaction each.
+        with_round = await dbfiles.rounds_for_files(self._db, self._server, [e.name for e in unknown])
         new_entries: list[RemoteEntry] = []
         repaired: list[RemoteEntry] = []
         for entry in unknown:
-            if await dbfiles.round_for_file(self._db, self._server, entry.name) is None:
+            if entry.name not in with_round:
                 new_entries.append(entry)
             elif await dbfiles.repair_imported(self._db, self._server, entry.name, now=now) is not None:
                 repaired.append(entry)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from bot.db import files
+import hashlib
+from pathlib import Path
+
+from bot.db import files, rounds
 from bot.db.connection import Database
+from tests.helpers.store import import_path
 
 
 async def test_record_seen_inserts_only_new_names(db: Database) -> None:
@@ -93,3 +97,28 @@ async def test_add_event_history_in_order(db: Database) -> None:
         ("downloaded", {"bytes": 5}, 1.0),
         ("imported", {"round_id": 3}, 2.0),
     ]
+
+
+async def test_batched_round_lookups_are_one_query_each(db: Database, samples_dir: Path) -> None:
+    names = [p.name for p in sorted(samples_dir.glob("*-round-[12].txt"))[:4]]
+    for name in names:
+        await import_path(db, samples_dir / name, now=1.0)
+    wanted = [*names[:3], "2025-01-01-000000-missing-round-1.txt"]
+    before = db.statements
+    ids = await files.rounds_for_files(db, "main", wanted)
+    assert db.statements - before == 1
+    assert set(ids) == set(names[:3])
+    for name in names[:3]:
+        stored_round = await rounds.get_round_by_file(db, "main", name)
+        assert stored_round is not None
+        assert ids[name] == stored_round.id
+    assert await files.rounds_for_files(db, "other", names) == {}
+    assert await files.rounds_for_files(db, "main", []) == {}
+
+    hashes = [hashlib.sha256((samples_dir / n).read_bytes()).hexdigest() for n in names]
+    found = await db.call(files.imported_by_shas_sync, [*hashes, "0" * 64])
+    assert {h: (c.server, c.filename) for h, c in found.items()} == {
+        h: ("main", n) for h, n in zip(hashes, names, strict=True)
+    }
+    stored = await db.call(rounds.rounds_by_files_sync, "main", wanted)
+    assert {n: r.id for n, r in stored.items()} == ids

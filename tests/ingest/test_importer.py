@@ -14,7 +14,15 @@ import pytest
 
 from bot.db import files, rounds, sessions, status
 from bot.db.connection import Database
-from bot.ingest.importer import FileToImport, ImportSettings, close_idle_sessions, import_batch
+from bot.ingest.importer import (
+    FileToImport,
+    ImportSettings,
+    close_idle_sessions,
+    import_batch,
+    sweep_pending_round2,
+)
+from bot.ingest.registry import MemoryCache, Registry
+from bot.ingest.source import RemoteEntry
 from bot.stats.differential import round2_only
 from bot.stats.pairing import pair_rounds, round_ref
 from bot.stats.parser import parse_round
@@ -415,3 +423,57 @@ async def test_batch_is_all_or_nothing(db: Database, samples_dir: Path) -> None:
         await import_batch(db, items, settings=ImportSettings(), now=1.0)
     for table in ("rounds", "processed_files", "outbox", "file_events", "sessions"):
         assert await count(db, table) == 0, table
+
+
+async def test_pending_round2_on_a_quiet_server_is_orphaned_after_the_grace(
+    db: Database, samples_dir: Path
+) -> None:
+    await import_path(db, samples_dir / ERD_R2, now=1000.0)  # its round 1 never came; nothing else either
+    window = ImportSettings().pairing_window
+    assert await sweep_pending_round2(db, older_than_seconds=window, now=1000.0 + window - 1) == []
+    r2 = await rounds.get_round_by_file(db, "main", ERD_R2)
+    assert r2 is not None
+    assert r2.status == "pending_r1"
+    assert await count(db, "outbox") == 0
+
+    assert await sweep_pending_round2(db, older_than_seconds=window, now=1000.0 + window + 1) == [r2.id]
+    assert await sweep_pending_round2(db, older_than_seconds=window, now=9999.0) == []  # once
+    orphan = await rounds.get_round_by_file(db, "main", ERD_R2)
+    assert orphan is not None
+    assert (orphan.status, "orphan" in orphan.flag_set) == ("orphan", True)
+    posts = [tuple(r) for r in await db.fetchall("SELECT dedupe_key, payload FROM outbox")]
+    assert len(posts) == 1
+    assert posts[0][0] == f"round:main:{ERD_R2}:orphan"
+    assert '"status":"orphan"' in posts[0][1]
+
+    await import_path(db, samples_dir / ERD_R1, now=20_000.0)  # a very late round 1 still pairs
+    paired = await rounds.get_round_by_file(db, "main", ERD_R2)
+    assert paired is not None
+    assert (paired.status, "orphan" in paired.flag_set) == ("paired", False)
+    assert (await players_by_name(db, "main", ERD_R2))["vid"]["kills"] == ERDENBERG_R2_ONLY["vid"][0]
+
+
+async def test_registry_layer4_is_one_query_for_any_number_of_new_names(
+    db: Database, samples_dir: Path, tmp_path: Path
+) -> None:
+    await import_path(db, samples_dir / ERD_R1, now=1.0)
+    await db.execute("DELETE FROM processed_files")  # a round without its registry row: layer 4 repairs
+    registry = Registry(db, "main", tmp_path / "local", await MemoryCache.load(db))
+
+    def entries(names: list[str]) -> list[RemoteEntry]:
+        return [RemoteEntry(name=n, size=10, mtime=1, is_file=True) for n in names]
+
+    plan = await registry.plan(entries([ERD_R1, "2025-01-01-000000-supply-round-1.txt"]), now=2.0)
+    assert (plan.rounds, plan.new) == (1, 1)
+    assert (await files.get_rows(db, "main", [ERD_R1]))[ERD_R1].state == "imported"
+
+    def new_names(start: int, n: int) -> list[str]:
+        return [f"2025-02-01-{i:06d}-supply-round-1.txt" for i in range(start, start + n)]
+
+    before = db.statements
+    plan = await registry.plan(entries(new_names(0, 3)), now=3.0)
+    cost_few = db.statements - before
+    before = db.statements
+    plan = await registry.plan(entries(new_names(100, 300)), now=4.0)
+    assert plan.new == 300
+    assert db.statements - before == cost_few  # layer 3, layer 4 and record_seen: one query each
