@@ -255,3 +255,29 @@ def test_progress_is_a_bar_on_a_terminal_and_plain_lines_otherwise() -> None:
     assert len(lines) == 10  # every 10 %
     assert lines[-1].startswith("import: 100/100 files (100%)")
     assert "\r" not in plain.getvalue()
+
+
+def test_import_no_posts_keeps_history_out_of_the_channel_but_not_alerts(
+    tmp_path: Path, samples_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "statsbot.toml"
+    config.write_text(f'[paths]\ndata_dir = "{tmp_path / "data"}"\n[backup]\nenabled = false\n')
+    folder = tmp_path / "history"
+    folder.mkdir()
+    for name in NAMES:
+        (folder / name).write_bytes((samples_dir / name).read_bytes())
+    bad = "2025-10-02-230707-braundorf_b4-round-1.txt"
+    (folder / bad).write_bytes(b"garbage\\\n")
+    assert main(["--config", str(config), "import", "--no-posts", str(folder)]) == EXIT_FAILURE
+    assert "imported 4" in capsys.readouterr().out
+
+    async def outbox_and_sessions() -> tuple[list[tuple[str, str]], list[int]]:
+        async with await Database.open(tmp_path / "data" / "statsbot.db", lock=False) as db:
+            posts = [(str(r[0]), str(r[1])) for r in await db.fetchall("SELECT channel, kind FROM outbox")]
+            closed = [int(r[0]) for r in await db.fetchall("SELECT closed FROM sessions")]
+            return posts, closed
+
+    posts, closed = asyncio.run(outbox_and_sessions())
+    assert posts == [("admin", "alert")]  # the quarantine alert, no round/match posts
+    assert closed
+    assert all(closed)  # the idle-session job will not post history summaries later

@@ -26,6 +26,11 @@ def register(subparsers: Any) -> None:
     imp.add_argument(
         "--server", help="server name to file them under (default: first configured, or 'local')"
     )
+    imp.add_argument(
+        "--no-posts",
+        action="store_true",
+        help="history backfill: import without posting rounds, matches or sessions (alerts still go out)",
+    )
     imp.set_defaults(handler=_import)
     demo = subparsers.add_parser("demo", help="zero-config showcase against an embedded SSH server")
     demo.add_argument("--speed", type=float, default=1.0, help="release files faster (>1) or slower (<1)")
@@ -72,6 +77,8 @@ def _once(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     settings = _settings(args, quiet=True)
+    import dataclasses
+
     from bot.db.connection import Database
     from bot.factory import import_settings
     from bot.ingest.backfill import backfill, collect
@@ -85,12 +92,11 @@ def _import(args: argparse.Namespace) -> int:
     for path in rejected:
         sys.stderr.write(f"skipped (not a stats file name): {path}\n")
     bar = ProgressBar(sys.stderr)
+    knobs = dataclasses.replace(import_settings(settings), post_stats=not args.no_posts)
 
     async def main() -> int:
         async with await Database.open(settings.paths.db_path) as db:
-            summary = await backfill(
-                db, files, server=server, settings=import_settings(settings), progress=bar.update
-            )
+            summary = await backfill(db, files, server=server, settings=knobs, progress=bar.update)
         bar.finish()
         summary.rejected = len(rejected)
         sys.stdout.write(f"{server}: {summary.line()}\n")

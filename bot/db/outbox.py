@@ -135,3 +135,14 @@ async def dead_letters(db: Reader, limit: int = 50) -> list[OutboxRow]:
         f"SELECT {_COLUMNS} FROM outbox WHERE state = 'dead' ORDER BY id DESC LIMIT ?", (limit,)
     )
     return [_row(r) for r in rows]
+
+
+def last_id_sync(stx: SyncTx) -> int:
+    """The highest outbox id so far (0 when empty): marks where a transaction's own posts begin."""
+    r = stx.fetchone("SELECT coalesce(max(id), 0) FROM outbox")
+    return 0 if r is None else int(r[0])
+
+
+def drop_stats_posts_after_sync(stx: SyncTx, after_id: int) -> int:
+    """Drop the stats-channel posts queued after `after_id` (admin alerts stay); returns how many."""
+    return stx.execute("DELETE FROM outbox WHERE id > ? AND channel = 'stats'", (after_id,)).rowcount

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.db.connection import SyncTx, as_async
@@ -165,3 +167,14 @@ mark_closed = as_async(mark_closed_sync)
 session_maps = as_async(session_maps_sync)
 session_matches = as_async(session_matches_sync)
 session_players = as_async(session_players_sync)
+
+
+def close_sessions_of_rounds_sync(stx: SyncTx, round_ids: Sequence[int]) -> int:
+    """Mark the sessions of these rounds closed, as if summarised (history imported without posts)."""
+    if not round_ids:
+        return 0
+    return stx.execute(
+        "UPDATE sessions SET closed = 1 WHERE closed = 0 AND id IN "
+        "(SELECT session_id FROM rounds WHERE id IN (SELECT value FROM json_each(?)))",
+        (json.dumps(list(round_ids)),),
+    ).rowcount

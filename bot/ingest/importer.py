@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
 
-from bot.db import files
+from bot.db import files, outbox
 from bot.db import rounds as dbrounds
+from bot.db import sessions as dbsessions
 from bot.db.connection import Database, SyncTx, Tx
 from bot.ingest.file_outcomes import FileCtx, quarantine, resolve_quarantine
 from bot.ingest.pairing_sync import BatchState, orphan_stale_pending_sync, store_round
@@ -39,6 +40,9 @@ class ImportSettings:
     max_attempts: int = 5  # incomplete-file attempts before the file is quarantined
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
+    # False for a backfill of history (`statsbot import --no-posts`): rounds, matches and sessions are
+    # imported without queueing their posts; admin alerts (quarantine) are still queued.
+    post_stats: bool = True
 
     def retry_delay(self, previous_attempts: int) -> float:
         """Backoff before the next attempt: base · 2^attempts, capped."""
@@ -82,10 +86,14 @@ async def import_file(
     on the database thread (no await inside it, nothing can interleave).
     """
     pre = _prepare_one(server, filename, data, settings)
-    outcome = await db.run_transaction(
-        _import_sync, pre.files[0], BatchState(), server=server, filename=filename, size=size,
-        mtime=mtime, data=data, sha256=sha256, settings=settings, now=now,
-    )  # fmt: skip
+
+    def run(stx: SyncTx) -> ImportOutcome:
+        return _import_sync(
+            stx, pre.files[0], BatchState(), server=server, filename=filename, size=size,
+            mtime=mtime, data=data, sha256=sha256, settings=settings, now=now,
+        )  # fmt: skip
+
+    [outcome] = await db.run_transaction(_with_post_policy, settings, lambda stx: [run(stx)])
     log.info("file_import_result", server=server, file=filename, state=outcome.state, error=outcome.error)
     return outcome
 
@@ -135,8 +143,22 @@ async def import_batch(
             out.append(outcome)
         return out
 
-    outcomes = await db.run_transaction(run)
+    outcomes = await db.run_transaction(_with_post_policy, settings, run)
     log.info("batch_imported", files=len(outcomes), imported=sum(o.state == "imported" for o in outcomes))
+    return outcomes
+
+
+def _with_post_policy(
+    stx: SyncTx, settings: ImportSettings, body: Callable[[SyncTx], list[ImportOutcome]]
+) -> list[ImportOutcome]:
+    """Run an import body; without `post_stats`, drop the stats posts it queued, in the same transaction,
+    and mark its sessions summarised so the idle-session job does not post history later."""
+    if settings.post_stats:
+        return body(stx)
+    first_post = outbox.last_id_sync(stx)
+    outcomes = body(stx)
+    outbox.drop_stats_posts_after_sync(stx, first_post)
+    dbsessions.close_sessions_of_rounds_sync(stx, [o.round_id for o in outcomes if o.round_id is not None])
     return outcomes
 
 
@@ -288,6 +310,8 @@ def _import_sync(
     values = pre.round.values
     detail = {"round_id": round_id, "map": values.map, "round": values.round_number}
     f.event("imported", {**detail, "players": pre.round.player_count})
-    if row is not None and row.state in ("quarantined", "failed"):
+    if row is not None:
+        # Whatever the row's state now (the daemon moves a fixed file to 'downloaded' before importing
+        # it), an open quarantine alert for this file is resolved: one indexed lookup.
         resolve_quarantine(f)
     return ImportOutcome("imported", round_id, None, detail)

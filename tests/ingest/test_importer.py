@@ -250,6 +250,9 @@ async def test_parse_error_quarantines_with_file_line_field(db: Database, sample
     again = await import_bytes(db, ERD_R1, bad, now=11.0)  # same bytes: no second alert
     assert again.state == "quarantined"
     assert await count(db, "outbox") == 1
+    # The daemon downloads the new version first (state 'downloaded'), then imports it: still resolved.
+    async with db.transaction() as tx:
+        await files.set_state(tx, "main", ERD_R1, "downloaded", now=11.5)
     fixed = await import_path(db, samples_dir / ERD_R1, now=12.0)  # a new version imports and resolves
     assert fixed.state == "imported"
     assert await status.open_alerts(db) == []
@@ -477,3 +480,21 @@ async def test_registry_layer4_is_one_query_for_any_number_of_new_names(
     plan = await registry.plan(entries(new_names(100, 300)), now=4.0)
     assert plan.new == 300
     assert db.statements - before == cost_few  # layer 3, layer 4 and record_seen: one query each
+
+
+async def test_a_round_deleted_by_hand_never_has_its_id_reused(db: Database, samples_dir: Path) -> None:
+    """The sqlite3 shell deletes with foreign keys OFF, leaving player rows; a new round must not collide."""
+    first = await import_path(db, samples_dir / ERD_R1, now=10.0)
+    assert first.round_id is not None
+    shell = sqlite3.connect(db.path)  # a second connection, like an operator's sqlite3 shell
+    try:
+        shell.execute("DELETE FROM rounds WHERE id = ?", (first.round_id,))
+        shell.execute("DELETE FROM processed_files WHERE filename = ?", (ERD_R1,))
+        shell.commit()
+    finally:
+        shell.close()
+    assert await count(db, "player_stats") > 0  # the orphans the shell left behind
+    again = await import_path(db, samples_dir / ERD_R1, now=20.0)
+    assert again.state == "imported"
+    assert again.round_id is not None
+    assert again.round_id > first.round_id

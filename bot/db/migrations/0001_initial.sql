@@ -22,7 +22,9 @@ CREATE INDEX sessions_server_started ON sessions(server, started_at);
 CREATE INDEX sessions_open ON sessions(closed, last_import_at);
 
 CREATE TABLE rounds (
-    id                INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: ids are never reused, so player/weapon rows orphaned by a hand-run DELETE
+    -- (the sqlite3 shell has foreign keys off) cannot collide with a new round's rows.
+    id                INTEGER PRIMARY KEY AUTOINCREMENT,
     server            TEXT NOT NULL,
     filename          TEXT NOT NULL,
     sha256            TEXT NOT NULL,
