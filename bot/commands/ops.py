@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -125,13 +126,20 @@ def load(args: argparse.Namespace) -> Settings:
 
 
 def run_async(body: Callable[[], Coroutine[Any, Any, int]]) -> int:
-    """Run a command body; a database that cannot be opened is reported, exit 1."""
+    """Run a command body; a database that cannot be opened or fails mid-command is reported, exit 1."""
     try:
         return asyncio.run(body())
     except DatabaseError as exc:
         err(f"statsbot: {exc}")
         if "already running" in str(exc):
             err("statsbot: stop the daemon first (this command writes to the database)")
+        return EXIT_FAILURE
+    except sqlite3.Error as exc:
+        # Unexpected (a constraint a hand edit broke, a damaged page): one line, not a traceback.
+        err(
+            f"statsbot: database error: {type(exc).__name__}: {exc} — run `statsbot db check`; "
+            "`statsbot registry repair --apply` removes rows orphaned by hand deletes"
+        )
         return EXIT_FAILURE
 
 
@@ -190,26 +198,32 @@ def cmd_sync(args: argparse.Namespace) -> int:
 def cmd_registry(args: argparse.Namespace) -> int:
     from bot.db import ops_queries
     from bot.ops.diagnose import servers_to_report
-    from bot.ops.repair import apply_changes, check_registry
+    from bot.ops.repair import apply_changes, check_orphans, check_registry, remove_orphans
 
     settings = load(args)
     apply = args.registry_command == "repair" and args.apply
 
     async def body() -> int:
         async with await open_db(settings, write=apply) as db:
+            orphans = await check_orphans(db)
             servers = servers_to_report(settings, await ops_queries.known_servers(db), args.server)
             changes = await check_registry(db, servers, settings.paths.local_stats)
+            prefix = "applied: " if apply else "would: "
+            for orphan in orphans:
+                out(prefix + orphan.describe())
             for change in changes:
-                out(("applied: " if apply else "would: ") + change.describe())
+                out(prefix + change.describe())
             if apply:
+                await remove_orphans(db)
                 await apply_changes(db, changes)
-        if not changes:
+        total = len(orphans) + len(changes)
+        if not total:
             out("registry consistent with the imported data: nothing to do")
             return EXIT_OK
         if args.registry_command == "check" or not apply:
-            out(f"{len(changes)} change(s) needed: `statsbot registry repair --apply` makes them")
+            out(f"{total} change(s) needed: `statsbot registry repair --apply` makes them")
             return EXIT_FAILURE if args.registry_command == "check" else EXIT_OK
-        out(f"{len(changes)} change(s) applied; `statsbot sync` imports files whose rows were forgotten")
+        out(f"{total} change(s) applied; `statsbot sync` imports files whose rows were forgotten")
         return EXIT_OK
 
     return run_async(body)
@@ -296,10 +310,18 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _db_check(args: argparse.Namespace) -> int:
-    from bot.ops.dbtools import check_database
+    from bot.ops.dbtools import check_database, missing_message
 
     settings = load(args)
-    result = asyncio.run(check_database(settings.paths.db_path))
+    path = settings.paths.db_path
+    if not path.exists():
+        err(f"statsbot: {missing_message(path)}")
+        return EXIT_FAILURE
+    try:
+        result = asyncio.run(check_database(path))
+    except sqlite3.Error as exc:  # damage integrity_check itself trips over
+        err(f"statsbot: {path}: {type(exc).__name__}: {exc}: BAD — restore the newest backup")
+        return EXIT_FAILURE
     for message in result.messages:
         out(message)
     out(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +59,15 @@ class OutboxRef:
     message_id: str | None
     created_at: float
     sent_at: float | None
+    dedupe_key: str = ""
+    subject: str = ""  # which file (or match of two files) the post is for; "" when not asked
 
 
 _REG_COLUMNS = (
     "server, filename, state, size, mtime, sha256, attempts, last_error, round_id, updated_at, "
     "next_attempt_at, first_seen_at"
 )
+_OUTBOX_REF_COLUMNS = "id, kind, channel, state, attempts, last_error, message_id, created_at, sent_at"
 _ROUND_COLUMNS = (
     "id, server, filename, sha256, map, round_number, played_at, status, paired_round_id, imported_at"
 )
@@ -136,15 +139,40 @@ async def rounds_since(
     return [_round(r) for r in await db.fetchall(sql + " ORDER BY played_at, server, filename", params)]
 
 
+def post_subject(dedupe_key: str, server: str, filename: str) -> str | None:
+    """Which file a post is for, from its dedupe key ('round:S:F', 'round:S:F:paired:R1', 'match:S:R1:R2',
+    'alert:quarantined:S:F:ts'); None when the post is not for `filename` of `server`.
+
+    Exact tokens, not substrings: a round 2's post names its round 1 too, and must not be listed under it.
+    """
+    parts = dedupe_key.split(":")
+    for i, part in enumerate(parts):
+        if part != server:
+            continue
+        files = [p for p in parts[i + 1 :] if p.endswith(".txt")]
+        if not files:
+            continue
+        if parts[0] == "match" and filename in files:
+            return "match " + " + ".join(files)
+        if files[0] == filename:
+            return filename
+    return None
+
+
 async def outbox_for_file(db: Reader, server: str, filename: str) -> list[OutboxRef]:
-    """Outbox posts whose dedupe key or payload names this file of this server, oldest first."""
-    # instr, not LIKE: file names contain '_' which LIKE would treat as a wildcard.
+    """Outbox posts for this file of this server (its round post, its match, its alerts), oldest first."""
+    # instr (not LIKE: '_' in file names is a LIKE wildcard) only narrows; post_subject decides exactly.
     rows = await db.fetchall(
-        "SELECT id, kind, channel, state, attempts, last_error, message_id, created_at, sent_at FROM outbox "
-        "WHERE instr(dedupe_key, ?) > 0 OR (instr(payload, ?) > 0 AND instr(payload, ?) > 0) ORDER BY id",
-        (f"{server}:{filename}", json.dumps(filename), json.dumps(server)),
+        f"SELECT {_OUTBOX_REF_COLUMNS}, dedupe_key FROM outbox WHERE instr(dedupe_key, ?) > 0 ORDER BY id",
+        (filename,),
     )
-    return [OutboxRef(*tuple(r)) for r in rows]
+    found: list[OutboxRef] = []
+    for r in rows:
+        subject = post_subject(str(r[9]), server, filename)
+        if subject is not None:
+            ref = OutboxRef(*tuple(r)[:9])
+            found.append(replace(ref, dedupe_key=str(r[9]), subject=subject))
+    return found
 
 
 async def outbox_backlog(db: Reader) -> int:
@@ -211,9 +239,6 @@ async def delete_round(tx: Tx, round_id: int) -> None:
     )
     await tx.execute("UPDATE rounds SET paired_round_id = NULL WHERE paired_round_id = ?", (round_id,))
     await tx.execute("DELETE FROM rounds WHERE id = ?", (round_id,))
-
-
-_OUTBOX_REF_COLUMNS = "id, kind, channel, state, attempts, last_error, message_id, created_at, sent_at"
 
 
 async def dead_posts(db: Reader, limit: int = 200) -> list[OutboxRef]:

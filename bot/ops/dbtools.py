@@ -10,6 +10,7 @@ from pathlib import Path
 
 import structlog
 
+from bot.db import orphans as dborphans
 from bot.db.connection import Database
 from bot.errors import DatabaseError
 
@@ -37,32 +38,59 @@ def _size(path: Path) -> int:
         return 0
 
 
+def missing_message(path: Path) -> str:
+    """What every command says when the configured database file is not there."""
+    return f"no database at {path} (check --config and the working directory)"
+
+
 async def check_database(path: Path) -> CheckResult:
-    """Open the database (without the instance lock: it may run beside the daemon) and run integrity_check.
+    """Open the database (without the instance lock: it may run beside the daemon), run integrity_check
+    and then `PRAGMA foreign_key_check` (orphan rows a hand DELETE with foreign keys off leaves behind).
 
     A file SQLite cannot read at all is moved aside by `Database.open` and reported, never replaced.
     """
     wal = path.with_name(path.name + "-wal")
     if not await asyncio.to_thread(path.exists):
-        return CheckResult(path, False, (f"{path} does not exist",), 0, 0)
+        return CheckResult(path, False, (missing_message(path),), 0, 0)
     try:
         db = await Database.open(path, lock=False)
     except DatabaseError as exc:
         return CheckResult(path, False, (str(exc),), _size(path), _size(wal))
     try:
         messages = tuple(await db.integrity_check())
+        # A damaged file can make the foreign key check fail or lie: only check a file that reads well.
+        orphans = await dborphans.foreign_key_violations(db) if messages == ("ok",) else {}
     finally:
         await db.close()
+    if orphans:
+        messages += (
+            *(
+                f"orphans: {n} {table} row(s) point to a missing {parent} row"
+                for (table, parent), n in sorted(orphans.items())
+            ),
+            "recommendation: stop the daemon, then `statsbot registry repair --apply` removes them "
+            "(imports into a reused round id fail until then)",
+        )
     return CheckResult(path, messages == ("ok",), messages, _size(path), _size(wal))
 
 
+COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
 def _verify_copy(path: Path) -> list[str]:
-    # Opened read-only through a URI: verifying a backup must never modify it.
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # The online backup copies the WAL flag from the live database: opened as it is, the copy grows
+    # -wal/-shm companions and is no longer one self-contained file. Switching it to a rollback journal
+    # (nothing else is open on a fresh copy) checkpoints and drops them, before it is verified and closed.
+    conn = sqlite3.connect(path)
     try:
+        conn.execute("PRAGMA journal_mode=DELETE")
         return [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
     finally:
         conn.close()
+
+
+def _companions(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in COMPANION_SUFFIXES]
 
 
 def list_backups(folder: Path) -> list[Path]:
@@ -73,16 +101,23 @@ def list_backups(folder: Path) -> list[Path]:
 
 
 def rotate_backups(folder: Path, keep: int) -> list[Path]:
-    """Delete all but the newest `keep` backups; returns the deleted paths."""
+    """Delete all but the newest `keep` backups, each with its -wal/-shm/-journal companions, and
+    companions whose backup is gone (older versions left them behind); returns the deleted backups."""
     backups = list_backups(folder)
     doomed = backups[: max(0, len(backups) - keep)]
     for path in doomed:
+        for companion in _companions(path):
+            companion.unlink(missing_ok=True)
         path.unlink(missing_ok=True)
+    for suffix in COMPANION_SUFFIXES:
+        for stray in folder.glob(f"{BACKUP_PREFIX}*{BACKUP_SUFFIX}{suffix}"):
+            if not stray.with_name(stray.name[: -len(suffix)]).exists():
+                stray.unlink(missing_ok=True)
     return doomed
 
 
 async def backup_database(db: Database, folder: Path, *, keep: int, now: dt.datetime | None = None) -> Path:
-    """Online backup into `folder/statsbot-<UTC ts>.db`, verified with integrity_check, then rotation.
+    """Online backup into `folder/statsbot-<UTC ts>.db` (one self-contained file), verified, then rotation.
 
     Raises DatabaseError when the copy does not verify (the bad copy is removed, older ones are kept).
     """
@@ -91,6 +126,8 @@ async def backup_database(db: Database, folder: Path, *, keep: int, now: dt.date
     await db.backup(dest)
     problems = await asyncio.to_thread(_verify_copy, dest)
     if problems != ["ok"]:
+        for companion in _companions(dest):
+            companion.unlink(missing_ok=True)
         dest.unlink(missing_ok=True)
         raise DatabaseError(f"backup {dest} failed verification: {'; '.join(problems[:5])}")
     removed = rotate_backups(folder, keep)

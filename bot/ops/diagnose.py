@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -12,12 +13,15 @@ from pathlib import Path
 import structlog
 
 from bot.config import ServerConfig, Settings
-from bot.db import ops_queries
+from bot.db import ops_queries, status
 from bot.db.connection import Reader
 from bot.errors import SourceError
 from bot.factory import make_source
 from bot.ingest.source import StatsSource
 from bot.ops.drift import (
+    DISABLED,
+    NOT_CHECKED,
+    NOT_CONFIGURED,
     LocalFile,
     RegistryEntry,
     RemoteFile,
@@ -85,7 +89,7 @@ async def snapshot(
 ) -> ServerSnapshot:
     """Read the four locations of one server. `source` None: the server is not configured (remote unknown)."""
     remote: dict[str, RemoteFile] | None = None
-    error: str | None = "not configured"
+    error: str | None = NOT_CONFIGURED
     if source is not None:
         remote, error = await list_remote(source, limit_seconds)
     local = await asyncio.to_thread(scan_local, local_root / server)
@@ -139,6 +143,7 @@ async def diagnose(
             return make_source(cfg, settings)
 
     configured = {s.name: s for s in settings.servers}
+    last_errors = {s.server: s.last_error for s in await status.server_statuses(db) if s.last_error}
     names = servers_to_report(settings, await ops_queries.known_servers(db), server)
 
     async def one(name: str) -> ServerReport:
@@ -155,8 +160,12 @@ async def diagnose(
         if source is None and cfg is not None:
             snap = ServerSnapshot(
                 snap.server, None, snap.local, snap.registry, snap.rounds,
-                "remote not checked" if cfg.enabled else "server disabled",
+                NOT_CHECKED if cfg.enabled else DISABLED,
             )  # fmt: skip
+        if cfg is not None:
+            snap = dataclasses.replace(
+                snap, last_poll_error=last_errors.get(name), address=(cfg.host, cfg.port)
+            )
         return compare(snap)
 
     # Servers are listed concurrently: one slow or unreachable server costs its timeout once, not per server.

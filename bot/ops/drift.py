@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Mapping
 
+from bot.ops.findings import (
+    TITLES,
+    Counts,
+    Difference,
+    Kind,
+    ServerReport,
+    files_phrase,
+    make_difference,
+    plural,
+    remote_unknown,
+    span,
+)
 from bot.ops.locations import (
+    DISABLED,
     DONE_STATES,
     IN_PROGRESS_STATES,
+    NOT_CHECKED,
+    NOT_CONFIGURED,
     LocalFile,
     RegistryEntry,
     RemoteFile,
@@ -20,8 +33,12 @@ from bot.ops.locations import (
 )
 
 __all__ = [
+    "DISABLED",
     "DONE_STATES",
     "IN_PROGRESS_STATES",
+    "NOT_CHECKED",
+    "NOT_CONFIGURED",
+    "TITLES",
     "Counts",
     "Difference",
     "Kind",
@@ -36,130 +53,6 @@ __all__ = [
     "is_stats_name",
     "registry_problem",
 ]
-
-
-# Registry states after which nothing more happens to a file on its own.
-class Kind(StrEnum):
-    """The kinds of difference between the locations, in report order."""
-
-    REMOTE_UNPROCESSED = "remote_unprocessed"
-    CHANGED_AFTER_IMPORT = "changed_after_import"
-    IMPORTED_WITHOUT_ROUND = "imported_without_round"
-    ROUND_WITHOUT_REGISTRY = "round_without_registry"
-    LOCAL_UNREGISTERED = "local_unregistered"
-    MISSING_LOCALLY = "missing_locally"
-    FAILED = "failed"
-    QUARANTINED = "quarantined"
-    REJECTED_NAMES = "rejected_names"
-
-
-TITLES: Mapping[Kind, str] = {
-    Kind.REMOTE_UNPROCESSED: "on the server but never processed",
-    Kind.CHANGED_AFTER_IMPORT: "changed on the server after import",
-    Kind.IMPORTED_WITHOUT_ROUND: "registry says imported but no round",
-    Kind.ROUND_WITHOUT_REGISTRY: "round with no (or a wrong) registry row",
-    Kind.LOCAL_UNREGISTERED: "in local_stats/ but not in the registry",
-    Kind.MISSING_LOCALLY: "processed but missing locally",
-    Kind.FAILED: "failed, will be retried",
-    Kind.QUARANTINED: "quarantined",
-    Kind.REJECTED_NAMES: "on the server, not a stats file name",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Difference:
-    """One kind of difference: the files, their date range (from the names) and what to do about it."""
-
-    kind: Kind
-    files: tuple[str, ...]
-    first_date: str | None
-    last_date: str | None
-    matters: bool  # False: harmless, reported for completeness
-    recommendation: str
-    errors: Mapping[str, str] = field(default_factory=dict)  # file -> last_error / reason
-
-    @property
-    def count(self) -> int:
-        return len(self.files)
-
-    @property
-    def title(self) -> str:
-        return TITLES[self.kind]
-
-    @property
-    def date_range(self) -> str:
-        if self.first_date is None or self.last_date is None:
-            return "-"
-        if self.first_date == self.last_date:
-            return self.first_date
-        return f"{self.first_date}…{self.last_date}"
-
-
-@dataclass(frozen=True, slots=True)
-class Counts:
-    """The four headline counts of one server."""
-
-    remote: int | None  # None: unknown (server unreachable)
-    local: int
-    local_compressed: int
-    registry: Mapping[str, int]  # by state
-    rounds: int
-
-    @property
-    def registry_total(self) -> int:
-        return sum(self.registry.values())
-
-
-@dataclass(frozen=True, slots=True)
-class ServerReport:
-    """The comparison result for one server."""
-
-    server: str
-    reachable: bool
-    remote_error: str | None
-    counts: Counts
-    differences: tuple[Difference, ...]
-
-    @property
-    def healthy(self) -> bool:
-        """True when nothing that matters differs (harmless differences allowed) and the server answered."""
-        return self.reachable and not any(d.matters for d in self.differences)
-
-    def difference(self, kind: Kind) -> Difference | None:
-        return next((d for d in self.differences if d.kind == kind), None)
-
-
-def _date_range(names: Iterable[str]) -> tuple[str | None, str | None]:
-    dates = sorted(d for d in map(file_date, names) if d is not None)
-    return (dates[0], dates[-1]) if dates else (None, None)
-
-
-def _difference(
-    kind: Kind,
-    names: Iterable[str],
-    *,
-    matters: bool,
-    recommendation: str,
-    errors: Mapping[str, str] | None = None,
-) -> Difference:
-    files = tuple(sorted(names))
-    first, last = _date_range(files)
-    return Difference(kind, files, first, last, matters, recommendation, dict(errors or {}))
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
-
-
-def _files(names: list[str]) -> str:
-    return _plural(len(names), "file")
-
-
-def _span(files: Iterable[str]) -> str:
-    first, last = _date_range(files)
-    if first is None or last is None:
-        return ""
-    return f", {first}" if first == last else f", {first}…{last}"
 
 
 def registry_problem(row: RegistryEntry | None, rnd: RoundEntry) -> str | None:
@@ -187,45 +80,67 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         kind: Kind, names: list[str], matters: bool, advice: str, errors: Mapping[str, str] | None = None
     ) -> None:
         if names:
-            found.append(_difference(kind, names, matters=matters, recommendation=advice, errors=errors))
+            found.append(make_difference(kind, names, matters=matters, recommendation=advice, errors=errors))
 
-    if snap.remote is not None:
+    if snap.remote is None:
+        found.append(remote_unknown(snap))
+    else:
         valid = [n for n in snap.remote if is_stats_name(n)]
         valid_set = set(valid)
         rejected = [n for n in snap.remote if n not in valid_set]
         unprocessed = [
             n for n in valid if (n not in reg or reg[n].state in IN_PROGRESS_STATES) and n not in rounds
         ]
-        changed = [
+        imported = [n for n in valid if n in reg and reg[n].state == "imported"]
+        # A size change is a content change; an mtime alone changes when files are copied back or
+        # backfilled (cp, rsync without -t): same size is reported, not alarmed on.
+        changed = [n for n in imported if _size_changed(reg[n], snap.remote[n])]
+        touched = [
             n
-            for n in valid
-            if n in reg
-            and reg[n].state == "imported"
-            and (
-                (reg[n].size is not None and reg[n].size != snap.remote[n].size)
-                or (reg[n].mtime is not None and reg[n].mtime != snap.remote[n].mtime)
-            )
+            for n in imported
+            if n not in changed and reg[n].mtime is not None and reg[n].mtime != snap.remote[n].mtime
         ]
+        done = sum(1 for r in reg.values() if r.state == "imported")
+        if not valid and done:
+            found.append(
+                make_difference(
+                    Kind.REMOTE_EMPTY,
+                    (),
+                    matters=True,
+                    recommendation=f"remote folder empty but {plural(done, 'file')} imported — wrong "
+                    f"remote_dir, or cleaned by hand? check remote_dir of {srv} in the config and the "
+                    "folder on the server (the imported data is safe in the database)",
+                )
+            )
         add(
             Kind.REMOTE_UNPROCESSED,
             unprocessed,
             True,
-            f"{_files(unprocessed)} on the server never processed{_span(unprocessed)}: the running daemon "
-            f"picks them up; `statsbot sync --server {srv}` imports them now",
+            f"{files_phrase(unprocessed)} on the server never processed{span(unprocessed)}: "
+            f"the running daemon picks them up; `statsbot sync --server {srv}` imports them now",
         )
         add(
             Kind.CHANGED_AFTER_IMPORT,
             changed,
             True,
-            f"{_files(changed)} changed on the server after import{_span(changed)}: check them; "
+            f"{files_phrase(changed)} changed on the server after import{span(changed)}: check them; "
             f"`statsbot reprocess --server {srv} --source remote FILE` imports the new version",
             {n: _changed_detail(reg[n], snap.remote[n]) for n in changed},
+        )
+        add(
+            Kind.MTIME_ONLY,
+            touched,
+            False,
+            f"{files_phrase(touched)} with a new modification time but the imported size{span(touched)}: "
+            "harmless (copied back or backfilled); the content is not re-checked — "
+            f"`statsbot reprocess --server {srv} --source remote FILE` if you suspect an edit",
+            {n: _changed_detail(reg[n], snap.remote[n]) for n in touched},
         )
         add(
             Kind.REJECTED_NAMES,
             rejected,
             False,
-            f"{_plural(len(rejected), 'other name')} on the server, not stats files: "
+            f"{plural(len(rejected), 'other name')} on the server, not stats files: "
             "never downloaded (harmless)",
         )
 
@@ -235,8 +150,9 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         Kind.IMPORTED_WITHOUT_ROUND,
         no_round,
         True,
-        f"{_files(no_round)} marked imported but without a round{_span(no_round)} (data deleted or database "
-        f"restored): `statsbot registry repair --apply` resets them, then `statsbot sync --server {srv}` "
+        f"{files_phrase(no_round)} marked imported but without a round{span(no_round)} "
+        "(data deleted or database restored): `statsbot registry repair --apply` resets them, then "
+        f"`statsbot sync --server {srv}` "
         f"re-imports the {len(recoverable)} that still have a local or remote copy",
     )
     wrong = [n for n, rnd in rounds.items() if registry_problem(reg.get(n), rnd) is not None]
@@ -244,7 +160,7 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         Kind.ROUND_WITHOUT_REGISTRY,
         wrong,
         True,
-        f"{_plural(len(wrong), 'imported round')} without a correct registry row{_span(wrong)}: "
+        f"{plural(len(wrong), 'imported round')} without a correct registry row{span(wrong)}: "
         "`statsbot registry repair --apply` records the registry rows (nothing is imported again)",
     )
     # Files the server still lists are already reported as never processed: list each file once.
@@ -254,7 +170,7 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         Kind.LOCAL_UNREGISTERED,
         unregistered,
         True,
-        f"{_files(unregistered)} in local_stats/{srv}/ not in the registry{_span(unregistered)}: "
+        f"{files_phrase(unregistered)} in local_stats/{srv}/ not in the registry{span(unregistered)}: "
         f"`statsbot sync --server {srv}` imports them (content already imported is recorded as duplicate)",
     )
     missing = [
@@ -266,7 +182,7 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         Kind.MISSING_LOCALLY,
         missing,
         False,
-        f"{_files(missing)} processed but missing locally{_span(missing)}: harmless (the data is in the "
+        f"{files_phrase(missing)} processed but missing locally{span(missing)}: harmless (the data is in the "
         f"database); `statsbot sync --server {srv} --restore-local` brings back those still on the server",
     )
     failed = [n for n, r in reg.items() if r.state == "failed"]
@@ -274,7 +190,7 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         Kind.FAILED,
         failed,
         True,
-        f"{_files(failed)} failed, retried with backoff{_span(failed)}; "
+        f"{files_phrase(failed)} failed, retried with backoff{span(failed)}; "
         "`statsbot explain FILE` shows each attempt",
         {n: f"attempt {reg[n].attempts}: {reg[n].last_error or '?'}" for n in failed},
     )
@@ -283,7 +199,7 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         Kind.QUARANTINED,
         quarantined,
         True,
-        f"{_files(quarantined)} quarantined{_span(quarantined)}: fix the file (or the parser), then "
+        f"{files_phrase(quarantined)} quarantined{span(quarantined)}: fix the file (or the parser), then "
         f"`statsbot reprocess --server {srv} FILE`; a changed remote file is retried automatically",
         {n: reg[n].last_error or "?" for n in quarantined},
     )
@@ -297,6 +213,10 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         rounds=len(rounds),
     )
     return ServerReport(srv, snap.remote is not None, snap.remote_error, counts, tuple(found))
+
+
+def _size_changed(row: RegistryEntry, remote: RemoteFile) -> bool:
+    return row.size is not None and row.size != remote.size
 
 
 def _changed_detail(row: RegistryEntry, remote: RemoteFile) -> str:

@@ -12,6 +12,12 @@ from bot.stats.names import parse_filename, unsafe_name_reason
 DONE_STATES = frozenset({"imported", "duplicate", "ignored"})
 IN_PROGRESS_STATES = frozenset({"seen", "downloaded"})
 
+# remote_error values meaning nobody tried to list the server (not a failure).
+NOT_CONFIGURED = "not configured"
+NOT_CHECKED = "remote not checked"
+DISABLED = "server disabled"
+REMOTE_NOT_TRIED = frozenset({NOT_CONFIGURED, NOT_CHECKED, DISABLED})
+
 
 @dataclass(frozen=True, slots=True)
 class RemoteFile:
@@ -66,6 +72,8 @@ class ServerSnapshot:
     registry: Mapping[str, RegistryEntry]
     rounds: Mapping[str, RoundEntry]
     remote_error: str | None = None
+    last_poll_error: str | None = None  # server_status: why the daemon's last poll failed, if it did
+    address: tuple[str, int] | None = None  # (host, port) from the config, for the known_hosts advice
 
 
 def _base(name: str) -> str:

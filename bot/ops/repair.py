@@ -10,6 +10,7 @@ from pathlib import Path
 import structlog
 
 from bot.db import ops_queries
+from bot.db import orphans as dborphans
 from bot.db import rounds as dbrounds
 from bot.db.connection import Database, Reader
 from bot.db.files import add_event, set_state
@@ -64,6 +65,20 @@ async def check_registry(db: Reader, servers: Sequence[str], local_stats: Path) 
         snap = await snapshot(db, server, local_root=local_stats, source=None)
         changes += plan_changes(snap)
     return changes
+
+
+async def check_orphans(db: Reader) -> list[dborphans.Orphans]:
+    """Rows whose round (or session) is gone: database-wide, they belong to no server any more."""
+    return await dborphans.find_orphans(db)
+
+
+async def remove_orphans(db: Database) -> list[dborphans.Orphans]:
+    """Delete the rows whose round is gone and clear dangling links, in one transaction (idempotent)."""
+    async with db.transaction() as tx:
+        removed = await dborphans.remove_orphans(tx)
+    for o in removed:
+        log.info("orphans_removed", table=o.table, reference=o.reference, count=o.count, fix=o.fix)
+    return removed
 
 
 async def apply_changes(db: Database, changes: Sequence[RegistryChange], *, now: float | None = None) -> int:

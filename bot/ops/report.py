@@ -75,6 +75,9 @@ def render_server(rep: ServerReport, *, max_files: int = MAX_FILES_SHOWN) -> lis
     lines.append("  differences:")
     for diff in rep.differences:
         mark = "!" if diff.matters else " "
+        if not diff.files:  # about the server itself (unreachable, empty folder): no file count
+            lines.append(f"  {mark} {diff.title}")
+            continue
         lines.append(f"  {mark} {diff.title:<42} {diff.count:>6}  {diff.date_range}")
         for name in diff.files[:max_files]:
             error = diff.errors.get(name)

@@ -54,10 +54,14 @@ class ReprocessResult:
     def line(self) -> str:
         head = f"{self.server}/{self.filename}: "
         if not self.ok:
-            return head + f"NOT reprocessed ({self.detail}); nothing changed"
-        return (
-            head + f"{self.state} (round #{self.old_round_id} → #{self.new_round_id}) {self.detail}".rstrip()
-        )
+            return head + f"NOT reprocessed: {self.detail}; nothing changed"
+        if self.new_round_id is None:
+            rounds = "no round"
+        elif self.old_round_id is None:
+            rounds = f"round #{self.new_round_id}, new: there was no round before"
+        else:
+            rounds = f"round #{self.old_round_id} replaced by #{self.new_round_id}"
+        return head + f"{self.state} ({rounds}) {self.detail}".rstrip()
 
 
 class _Rollback(Exception):
@@ -213,7 +217,7 @@ async def _replace(
             }  # fmt: skip
             await add_event(tx, t.server, t.filename, "reprocessed", detail, now)
     except _Rollback as rb:
-        why = f"{rb.outcome.state}: {rb.outcome.error}"
+        why = _rolled_back_reason(rb.outcome)
         return ReprocessResult(t.server, t.filename, False, "unchanged", why)
     except ParseError as exc:  # a stored partner round 2 no longer parses: leave everything as it was
         return ReprocessResult(t.server, t.filename, False, "unchanged", f"partner round: {exc}")
@@ -222,6 +226,18 @@ async def _replace(
     note = "same content, re-derived" if old is not None and old.sha256 == sha else "new content"
     old_id = old.id if old else None
     return ReprocessResult(t.server, t.filename, True, outcome.state, note, old_id, outcome.round_id)
+
+
+def _rolled_back_reason(outcome: importer.ImportOutcome) -> str:
+    # The outcome was rolled back with everything else: say what the import WOULD have done.
+    error = f": {outcome.error}" if outcome.error else ""
+    if outcome.state == "quarantined":
+        return f"the content does not import (it would be quarantined{error})"
+    if outcome.state == "failed":
+        return f"the import failed{error} (retry later)"
+    if outcome.state == "duplicate":
+        return f"the content is already imported from another file{error}"
+    return f"the import would end as {outcome.state}{error}"
 
 
 async def reprocess(

@@ -41,9 +41,13 @@ class RetentionItem:
     detail: str = ""
 
 
+ACTIONS = ("compress", "delete_local", "delete_remote")
+
+
 @dataclass(slots=True)
 class RetentionResult:
     items: list[RetentionItem] = field(default_factory=list)
+    dry_run: bool = False
 
     @property
     def ok(self) -> bool:
@@ -58,8 +62,11 @@ class RetentionResult:
             for i in self.items
             if i.outcome != "done"
         ]
-        done = {a: self.count(a) for a in ("compress", "delete_local", "delete_remote")}
-        lines.append("retention: " + ", ".join(f"{a} {n}" for a, n in done.items()))
+        if self.dry_run:  # the summary counts what a real run would do, as the lines above list it
+            counts = ", ".join(f"{a} {self.count(a, 'would')}" for a in ACTIONS)
+            lines.append(f"retention (dry run, nothing changed): would {counts}")
+        else:
+            lines.append("retention: " + ", ".join(f"{a} {self.count(a)}" for a in ACTIONS))
         return "\n".join(lines) + "\n"
 
 
@@ -204,7 +211,7 @@ async def run_retention(
     """Apply [retention] to every configured server. Unparseable names are skipped and reported."""
     at = time.time() if now is None else now
     factory = source_factory or (lambda cfg: make_source(cfg, settings))
-    result = RetentionResult()
+    result = RetentionResult(dry_run=dry_run)
     for server in settings.servers:
         if settings.retention.local_days is not None:
             result.items += await _local(db, settings, server.name, now=at, dry_run=dry_run)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.cli import main
 from bot.config import ServerConfig, Settings
 from bot.db.connection import Database
 from bot.factory import import_settings
@@ -116,3 +119,50 @@ async def open_world(tmp_path: Path, samples_dir: Path) -> AsyncIterator[World]:
             yield world
         finally:
             await world.db.close()  # tests may reopen world.db (restore from backup): close the current one
+
+
+def write_config(world: World, path: Path) -> Path:
+    s = world.settings
+    srv = s.servers[0]
+    path.write_text(
+        f"""
+[paths]
+data_dir = "{s.paths.data_dir}"
+local_stats = "{s.paths.local_stats}"
+
+[[servers]]
+name = "main"
+host = "127.0.0.1"
+port = {srv.port}
+username = "statsbot"
+private_key = "{srv.private_key}"
+known_hosts = "{srv.known_hosts}"
+remote_dir = "{srv.remote_dir}"
+min_file_age_seconds = 0
+connect_timeout_seconds = 3
+operation_timeout_seconds = 3
+
+[backup]
+keep = 2
+dir = "{path.parent / "backups"}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+async def cli(argv: list[str]) -> int:
+    """The statsbot CLI in-process (it runs its own event loop: give it a thread)."""
+    return await asyncio.to_thread(main, argv)
+
+
+def hand_delete_round(db_path: Path, round_id: int) -> None:
+    """What an operator's `sqlite3 statsbot.db "DELETE FROM rounds WHERE id=N"` does: foreign keys OFF
+    (the sqlite3 shell's default), so the round's players, weapons and match stay behind."""
+    conn = sqlite3.connect(db_path)
+    try:
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("DELETE FROM rounds WHERE id = ?", (round_id,))
+        conn.commit()
+    finally:
+        conn.close()

@@ -10,46 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.db import ops_queries
-from tests.helpers.ops import EVENING, World
+from tests.helpers.ops import EVENING, World, cli, write_config
 
 PROJECT = Path(__file__).resolve().parents[2]
-
-
-def write_config(world: World, path: Path) -> Path:
-    s = world.settings
-    srv = s.servers[0]
-    path.write_text(
-        f"""
-[paths]
-data_dir = "{s.paths.data_dir}"
-local_stats = "{s.paths.local_stats}"
-
-[[servers]]
-name = "main"
-host = "127.0.0.1"
-port = {srv.port}
-username = "statsbot"
-private_key = "{srv.private_key}"
-known_hosts = "{srv.known_hosts}"
-remote_dir = "{srv.remote_dir}"
-min_file_age_seconds = 0
-connect_timeout_seconds = 3
-operation_timeout_seconds = 3
-
-[backup]
-keep = 2
-dir = "{path.parent / "backups"}"
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-async def cli(argv: list[str]) -> int:
-    """The statsbot CLI in-process (it runs its own event loop: give it a thread)."""
-    return await asyncio.to_thread(main, argv)
 
 
 async def run_tool(*argv: str) -> tuple[int, str, str]:
