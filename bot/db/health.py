@@ -9,7 +9,6 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import NoReturn
 
 import structlog
 
@@ -78,16 +77,17 @@ def check_or_move_aside(path: Path, *, holds_lock: bool = True) -> sqlite3.Conne
                 "`statsbot db check` moves it aside (restore a backup: docs/OPERATIONS.md)"
             ) from None
         try:
-            _move_aside_and_raise(path, reason)
+            raise _moved_aside(path, reason)
         finally:
             release_lock(fd)
-    _move_aside_and_raise(path, reason)
+    raise _moved_aside(path, reason)
 
 
-def _move_aside_and_raise(path: Path, reason: str) -> NoReturn:
+def _moved_aside(path: Path, reason: str) -> DatabaseError:
+    """Move the corrupt file aside and return the error that says where it went."""
     moved = _move_aside(path)
     log.error("db_corrupt", path=str(path), moved_to=str(moved), reason=reason)
-    raise DatabaseError(f"{path} is corrupt ({reason}); moved aside to {moved.name}, restore a backup")
+    return DatabaseError(f"{path} is corrupt ({reason}); moved aside to {moved.name}, restore a backup")
 
 
 def _move_aside(path: Path) -> Path:
