@@ -100,13 +100,17 @@ class Registry:
         return self._memory
 
     def is_done(self, name: str, size: int, mtime: int) -> bool:
-        """Layer 1 alone: final in memory (a quarantined file only while its size and mtime are unchanged)."""
+        """Layer 1 alone: final in memory. A quarantined file only while its size and mtime are unchanged;
+        an imported file only while its size is (a rewrite on the server goes to the importer, which
+        keeps the round, quarantines the new version and alerts once; a `touch` changes nothing)."""
         known = self._final.get(name)
         if known is None:
             return False
-        if known[2] != "quarantined":
-            return True
-        return known[0] == size and known[1] == mtime
+        if known[2] == "quarantined":
+            return known[0] == size and known[1] == mtime
+        if known[2] == "imported":
+            return known[0] is None or known[0] == size
+        return True
 
     def local_copy(self, name: str, size: int) -> Path | None:
         """Layer 2: local_stats/<server>/<name> of the remote size: saves a download, proves nothing."""
@@ -166,7 +170,13 @@ class Registry:
         plan.table += 1
         state = row.state
         changed = row.size != entry.size or row.mtime != entry.mtime
-        if state in ("imported", "duplicate", "ignored"):
+        if state == "imported" and row.size is not None and row.size != entry.size:
+            log.warning(
+                "imported_file_changed_on_server", server=self._server, file=entry.name,
+                imported_size=row.size, listed_size=entry.size,
+            )  # fmt: skip
+            plan.settle.append(self._candidate(plan, entry))  # the importer decides: kept + quarantined
+        elif state in ("imported", "duplicate", "ignored"):
             # Final but missing from memory (another process, or memory built before it finished).
             self._memory.set(self._server, entry.name, row.size, row.mtime, state)
         elif state == "quarantined":
