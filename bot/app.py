@@ -15,7 +15,7 @@ from bot.config import ServerConfig, Settings
 from bot.db.connection import Database
 from bot.factory import import_settings, make_source
 from bot.ingest import files as localfiles
-from bot.ingest.importer import close_idle_sessions
+from bot.ingest.importer import close_idle_sessions, sweep_pending_round2
 from bot.ingest.poller import CycleResult, Poller, PollerConfig
 from bot.ingest.registry import MemoryCache, Registry
 from bot.ingest.settle import SettleGate
@@ -26,7 +26,17 @@ log = structlog.get_logger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 30.0  # in-flight cycles get this long to finish their current import
 ONCE_MAX_SETTLE_ROUNDS = 4  # `once`: re-check a still-changing file at most this often, then leave it
+# `run`: a file first seen by a cycle is re-checked as soon as its quiet period has passed rather than at
+# the next cycle (latency: poll interval + min_file_age instead of up to twice the interval). A file that
+# keeps changing restarts its quiet period at every look, so re-checks are min_file_age apart; the cap
+# bounds them anyway (min_file_age = 0), and the rest is left to the next cycle.
+RUN_MAX_EARLY_RECHECKS = 3
+# A re-check is only started if it can end this long before the next cycle is due, so it never makes
+# APScheduler skip that cycle (max_instances=1); later than that, the cycle itself takes the look.
+RECHECK_MARGIN_SECONDS = 0.5
+RECHECK_SLACK_SECONDS = 0.002  # sleep a hair past the quiet period: loop timers may fire a little early
 SESSION_CHECK_SECONDS = 60.0
+PENDING_SWEEP_SECONDS = 300.0  # how often round 2s pending past the pairing window are made orphans
 
 ChatFactory = Callable[[Settings, Database], Awaitable[ChatRuntime]]
 # Maintenance hooks run by the scheduler: (job id, interval seconds, coroutine function of the App).
@@ -40,9 +50,17 @@ async def _backup(app: App) -> None:
     await backup_database(app.db, app.settings.backup_dir, keep=app.settings.backup.keep)
 
 
+async def _sweep_pending_round2(app: App) -> None:
+    # A round 2 whose round 1 never came stays pending on a quiet server; after the pairing window
+    # it is an orphan (posted once). Grace = the pairing window.
+    assert app.db is not None
+    window = import_settings(app.settings).pairing_window
+    await sweep_pending_round2(app.db, older_than_seconds=window, now=time.time())
+
+
 def default_maintenance(settings: Settings) -> list[MaintenanceJob]:
     """Maintenance beyond polling; further jobs (retention, digest) plug in via `App.maintenance`."""
-    jobs: list[MaintenanceJob] = []
+    jobs: list[MaintenanceJob] = [("rounds:sweep_pending_r2", PENDING_SWEEP_SECONDS, _sweep_pending_round2)]
     if settings.backup.enabled:
         jobs.append(("db:backup", settings.backup.interval_hours * 3600, _backup))
     from bot.ops.maintenance import maintenance_jobs  # health alerts, retention (bot/ops)
@@ -65,6 +83,7 @@ class App:
     chat: ChatRuntime | None = None
     pollers: dict[str, Poller] = field(default_factory=dict)
     _cycles: dict[str, asyncio.Task[CycleResult]] = field(default_factory=dict)
+    _halt: asyncio.Event = field(default_factory=asyncio.Event)  # set at shutdown: ends re-check waits
     _sources: dict[str, StatsSource] = field(default_factory=dict)
 
     async def open(self) -> None:
@@ -157,6 +176,7 @@ class App:
         from bot import notify  # systemd integration: only the long-running daemon talks to it
         from bot.ops.maintenance import serve_health  # optional /healthz + /metrics (bot/ops)
 
+        self._halt.clear()
         await self.open()
         scheduler = Scheduler()
         health_http = None
@@ -166,7 +186,10 @@ class App:
         try:
             for server in self.settings.enabled_servers:
                 scheduler.add_interval(
-                    f"poll:{server.name}", self._poll_job, server.poll_seconds, args=(server.name,)
+                    f"poll:{server.name}",
+                    self._poll_job,
+                    server.poll_seconds,
+                    args=(server.name, server.poll_seconds),
                 )
             scheduler.add_interval("sessions:close_idle", self._close_sessions, SESSION_CHECK_SECONDS)
             for job_id, seconds, job in [*default_maintenance(self.settings), *self.maintenance]:
@@ -208,14 +231,38 @@ class App:
         # must not make systemd restart the daemon).
         return self.db is not None and scheduler.is_running
 
-    async def _poll_job(self, server: str) -> None:
+    async def _poll_job(self, server: str, interval: float) -> None:
         """Scheduler job: the cycle runs in its own task so a scheduler shutdown cannot cut it short."""
         running = self._cycles.get(server)
         if running is not None and not running.done():
             return
-        task = asyncio.create_task(self.pollers[server].poll(), name=f"poll:{server}")
+        task = asyncio.create_task(self._run_cycle(self.pollers[server], interval), name=f"poll:{server}")
         self._cycles[server] = task
         await asyncio.shield(task)
+
+    async def _run_cycle(self, poller: Poller, interval: float) -> CycleResult:
+        """A poll, then early re-checks of the files it left settling, all before the next poll is due.
+
+        Inside the job, so cycles of one server never overlap; each server has its own job and task, so
+        waiting here blocks no other server.
+        """
+        loop = asyncio.get_running_loop()
+        next_cycle = loop.time() + interval
+        margin = min(RECHECK_MARGIN_SECONDS, interval / 4)
+        result = await poller.poll()
+        for _ in range(RUN_MAX_EARLY_RECHECKS):
+            wait = poller.gate.next_due()
+            if not result.ok or wait is None or self._halt.is_set():
+                break
+            wait += RECHECK_SLACK_SECONDS
+            if loop.time() + wait > next_cycle - margin:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._halt.wait(), wait)
+            if self._halt.is_set():
+                break
+            result = await poller.recheck()
+        return result
 
     async def _close_sessions(self) -> None:
         assert self.db is not None
@@ -226,6 +273,7 @@ class App:
             self._notify_chat()
 
     async def _shutdown(self, scheduler: Scheduler) -> None:
+        self._halt.set()
         for poller in self.pollers.values():
             poller.stop()
         loop = asyncio.get_running_loop()

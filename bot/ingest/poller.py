@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -130,11 +130,23 @@ class Poller:
 
     async def poll(self) -> CycleResult:
         """One cycle. Never raises for a source failure: it is recorded, alerted after N in a row."""
+        result = await self._guarded(self._cycle)
+        listing = result.entries if result.listed else None
+        await self._health.record(result.ok, result.error, listing, result.seconds, now=self._wall())
+        return result
+
+    async def recheck(self) -> CycleResult:
+        """Between cycles: stat only the settling files whose quiet period has passed, then fetch and
+        import those that settled. No directory stat, no listing, no server_status row: that is the
+        cycle's job. Never raises; a failure is logged and left to the next cycle."""
+        return await self._guarded(self._recheck)
+
+    async def _guarded(self, body: Callable[[CycleResult], Awaitable[None]]) -> CycleResult:
         started = self._mono()
         result = CycleResult(self.server)
         structlog.contextvars.bind_contextvars(server=self.server)
         try:
-            await self._cycle(result)
+            await body(result)
         except SourceError as exc:
             result.ok = False
             result.error = str(exc)
@@ -146,8 +158,6 @@ class Poller:
         finally:
             structlog.contextvars.unbind_contextvars("server")
         result.seconds = self._mono() - started
-        listing = result.entries if result.listed else None
-        await self._health.record(result.ok, result.error, listing, result.seconds, now=self._wall())
         return result
 
     async def _cycle(self, result: CycleResult) -> None:
@@ -175,6 +185,22 @@ class Poller:
         else:
             plan = await self._registry.plan(await self._stat_pending(), now=self._wall())
             self._waiting.update(plan.waiting)
+        await self._process(plan, result)
+
+    async def _recheck(self, result: CycleResult) -> None:
+        due = self._gate.due()
+        if self._stopping or not due:
+            result.settling = len(self._gate)
+            return
+        plan = await self._registry.plan(await self._stat(due), now=self._wall())
+        self._waiting.update(plan.waiting)
+        # A name the registry rules out (done, or failed and waiting for its retry) is not settling: left
+        # in the gate it would stay due and be looked at again at once.
+        kept = {c.entry.name for c in (*plan.settle, *plan.fetch, *plan.import_local)}
+        self._gate.forget_all(n for n in due if n not in kept)
+        await self._process(plan, result)
+
+    async def _process(self, plan: Plan, result: CycleResult) -> None:
         ready = self._settle(plan)
         result.settling = len(self._gate)
         if self._stopping:
@@ -206,6 +232,9 @@ class Poller:
         """Between listings: stat one by one the few files still settling or due for a retry."""
         now = self._wall()
         names = self._gate.pending() + [n for n, at in self._waiting.items() if at <= now]
+        return await self._stat(names)
+
+    async def _stat(self, names: list[str]) -> list[RemoteEntry]:
         found: list[RemoteEntry] = []
         for name in dict.fromkeys(names):
             entry = await self._source.stat(name)

@@ -50,6 +50,18 @@ class SettleGate:
             return None
         return max(0.0, self._min_age - (self._clock() - previous.since))
 
+    def due(self) -> list[str]:
+        """Names whose quiet period has passed: the next look at them settles them if still unchanged."""
+        now = self._clock()
+        return [name for name, obs in self._seen.items() if now - obs.since >= self._min_age]
+
+    def next_due(self) -> float | None:
+        """Seconds until the first name's quiet period has passed (0 when one is due), None if none."""
+        if not self._seen:
+            return None
+        oldest = min(obs.since for obs in self._seen.values())
+        return max(0.0, self._min_age - (self._clock() - oldest))
+
     def restart(self, name: str) -> None:
         """Keep tracking `name` but start its quiet period again (it changed during download)."""
         self._seen[name] = _Observation(-1, -1, self._clock())
