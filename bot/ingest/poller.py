@@ -11,6 +11,7 @@ from pathlib import Path
 
 import structlog
 
+from bot.db import files as dbfiles
 from bot.db.connection import Database
 from bot.errors import ParseError, SourceError
 from bot.ingest import files as localfiles
@@ -174,8 +175,11 @@ class Poller:
                 self._confirm_after = stat_done + 1.0
             elif self._confirm_after is not None and started >= self._confirm_after:
                 self._confirm_after = None
-            self._listed_mtime = dir_mtime
+            # Until this listing succeeds the folder counts as never listed: after a failure every cycle
+            # lists again (and fails visibly) instead of taking the unchanged folder for seen and healthy.
+            self._listed_mtime = None
             entries = await self._source.list()
+            self._listed_mtime = dir_mtime
             if full_due:
                 self._last_full = started
             result.listed = True
@@ -262,8 +266,33 @@ class Poller:
         for cand in todo:
             if self._stopping:
                 return
-            state = await self._import_one(cand)
+            try:
+                state = await self._import_one(cand)
+            except Exception as exc:  # not the file's content (that is an outcome): a bug or the database
+                state = await self._record_unexpected(cand.entry, exc)
             result.states[cand.entry.name] = state
+
+    async def _record_unexpected(self, entry: RemoteEntry, exc: Exception) -> str:
+        """One file's unexpected import error fails that file with backoff; the cycle goes on with the rest.
+
+        If even recording it fails (the database itself is broken), that propagates to the cycle.
+        """
+        self._inflight = None
+        error = f"{entry.name}: unexpected {type(exc).__name__} while importing: {exc}"
+        log.error("file_import_crashed", file=entry.name, error=error, exc_info=exc)
+        now = self._wall()
+        row = await dbfiles.get_row(self._db, self.server, entry.name)
+        attempts = (row.attempts if row is not None else 0) + 1
+        retry_at = now + self._import_settings.retry_delay(attempts - 1)
+        async with self._db.transaction() as tx:
+            await dbfiles.set_state(
+                tx, self.server, entry.name, "failed", now=now, attempts=attempts, last_error=error,
+                next_attempt_at=retry_at,
+            )  # fmt: skip
+            await dbfiles.add_event(tx, self.server, entry.name, "failed", {"error": error}, now)
+        self._gate.forget(entry.name)
+        self._waiting[entry.name] = retry_at
+        return "failed"
 
     async def _import_one(self, cand: Candidate) -> str:
         entry, path = cand.entry, cand.local

@@ -1,0 +1,92 @@
+"""Poller faults: a failed listing is retried every cycle; one file's unexpected error spares the others."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from pathlib import Path
+
+from bot.app import App
+from bot.db import files as dbfiles
+from tests.helpers.daemon import Clock, daemon_settings, make_app, server_values
+from tests.helpers.sftp import sftp_rig
+
+R1 = "2025-10-02-232339-erdenberg_t2-round-1.txt"
+R2 = "2025-10-02-232818-erdenberg_t2-round-2.txt"
+S1 = "2025-10-02-213333-supply-round-1.txt"
+
+
+async def _settle(app: App, clock: Clock) -> dict[str, str]:
+    first = await app.pollers["main"].poll()
+    clock.advance(3)
+    second = await app.pollers["main"].poll()
+    return {**first.states, **second.states}
+
+
+async def test_a_failed_listing_is_retried_every_cycle_until_it_succeeds(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    async with sftp_rig(tmp_path) as rig:
+        rig.write(R1, (samples_dir / R1).read_bytes())
+        clock = Clock()
+        values = server_values("main", rig, full_listing_seconds=3600, operation_timeout_seconds=0.5)
+        app = make_app(daemon_settings(tmp_path, [values]), clock)
+        await app.open()
+        try:
+            assert await _settle(app, clock) == {R1: "imported"}
+            clock.advance(3)
+            await app.pollers["main"].poll()  # the 1-second confirm listing is spent
+            # The folder becomes unreadable while a new file lands in it.
+            rig.faults.stall_listing = True
+            rig.write(R2, (samples_dir / R2).read_bytes())
+            os.utime(rig.stats_dir, (os.stat(rig.stats_dir).st_mtime + 10,) * 2)
+            for _ in range(3):
+                clock.advance(3)
+                failed = await app.pollers["main"].poll()
+                assert not failed.ok  # every cycle tries the listing again and says so
+                await asyncio.sleep(1.2)  # the source's own reconnect backoff (real time)
+            rig.faults.stall_listing = False
+            rig.faults.release()
+            await asyncio.sleep(1.2)
+            clock.advance(3)
+            back = await app.pollers["main"].poll()
+            assert back.ok
+            assert back.listed  # listed although the folder's mtime did not change since the failures
+            clock.advance(3)
+            assert (await app.pollers["main"].poll()).states == {R2: "imported"}
+        finally:
+            await app.close()
+
+
+async def test_one_files_unexpected_error_fails_that_file_and_the_others_import(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    async with sftp_rig(tmp_path) as rig:
+        for name in (S1, R1):
+            rig.write(name, (samples_dir / name).read_bytes())
+        clock = Clock()
+        app = make_app(daemon_settings(tmp_path, [server_values("main", rig)]), clock)
+        await app.open()
+        try:
+            assert app.db is not None
+            # A database fault that only this file meets (the shape an orphan-row collision takes).
+            shell = sqlite3.connect(app.db.path)
+            try:
+                shell.execute(
+                    f"CREATE TRIGGER boom BEFORE INSERT ON rounds WHEN NEW.filename = '{S1}' "
+                    "BEGIN SELECT RAISE(ABORT, 'simulated constraint failure'); END"
+                )
+                shell.commit()
+            finally:
+                shell.close()
+            states = await _settle(app, clock)
+            assert states == {S1: "failed", R1: "imported"}
+            row = await dbfiles.get_row(app.db, "main", S1)
+            assert row is not None
+            assert row.state == "failed"
+            assert row.last_error is not None
+            assert "simulated constraint failure" in row.last_error
+            assert row.next_attempt_at is not None
+        finally:
+            await app.close()
