@@ -85,9 +85,35 @@ def _detail(detail: dict[str, Any]) -> str:
     )
 
 
+def processed_check(j: Journey) -> str:
+    """Which layer of the processed-check answers for this file now, and what the next listing does."""
+    reg = j.registry
+    if reg is None:
+        if j.round is not None:
+            return "layer 4 (imported rounds): a round without a registry row; the next listing repairs it"
+        return "no layer knows it: the next listing records it as seen and lets it settle"
+    if reg.state == "imported":
+        return "layer 1 (memory, imported): skipped on every listing, unless its size changes on the server"
+    if reg.state in ("duplicate", "ignored"):
+        return f"layer 1 (memory, {reg.state}): skipped on every listing"
+    if reg.state == "quarantined":
+        return (
+            "layer 1 (memory, quarantined): skipped until its size or mtime changes on the server; "
+            "`statsbot reprocess` imports a fixed copy"
+        )
+    if reg.state == "seen":
+        return "layer 3 (processed_files, seen): settling; fetched once size and mtime hold still"
+    if reg.state == "downloaded":
+        saved = "layer 2 (local copy) saves the download" if j.local_copy else "no local copy: fetched again"
+        return f"layer 3 (processed_files, downloaded): imported on the next cycle; {saved}"
+    if reg.state == "failed":
+        return f"layer 3 (processed_files, failed): retried from {_ts(reg.next_attempt_at)} UTC"
+    return f"layer 3 (processed_files, {reg.state}): state unknown to this version, left alone"
+
+
 def render_journey(j: Journey) -> str:
     """Plain text, oldest step first; times are UTC."""
-    lines = [f"{j.filename} on server {j.server}"]
+    lines = [f"{j.filename} on server {j.server}", f"  processed-check: {processed_check(j)}"]
     reg = j.registry
     if reg is None:
         lines.append("  registry: no row (never listed, or forgotten by a repair)")
@@ -138,4 +164,5 @@ def journey_to_json(j: Journey) -> dict[str, Any]:
         "local_copy": None if j.local_copy is None else str(j.local_copy),
         "events": [{"at": e.at, "event": e.event, "detail": e.detail} for e in j.events],
         "posts": [asdict(p) for p in j.posts],
+        "processed_check": processed_check(j),
     }

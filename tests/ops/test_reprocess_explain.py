@@ -219,3 +219,24 @@ async def test_bad_remote_version_leaves_round_and_local_copy_alone(world: World
     assert await _round(world.db, R1) == old
     assert (world.local_dir / R1).read_bytes() == (world.samples / R1).read_bytes()
     assert sorted(p.name for p in world.local_dir.iterdir()) == sorted(EVENING)  # no staging file left
+
+
+async def test_explain_says_which_layer_answers_for_the_file(world: World) -> None:
+    world.put_remote(EVENING)
+    await world.import_(EVENING)
+    [imported] = await explain(world.db, world.settings.paths.local_stats, R2)
+    assert "processed-check: layer 1 (memory, imported)" in render_journey(imported)
+    assert journey_to_json(imported)["processed_check"].startswith("layer 1")
+    async with world.db.transaction() as tx:  # the registry row lost: layer 4 answers
+        await tx.execute("DELETE FROM processed_files WHERE filename = ?", (R2,))
+    [lost] = await explain(world.db, world.settings.paths.local_stats, R2)
+    assert "layer 4 (imported rounds)" in render_journey(lost)
+    async with world.db.transaction() as tx:
+        await tx.execute("DELETE FROM processed_files WHERE filename = ?", (R1,))
+        await tx.execute(
+            "INSERT INTO processed_files(server, filename, size, mtime, state, attempts, first_seen_at, "
+            "updated_at, next_attempt_at) VALUES ('main', ?, 1, 1, 'failed', 1, 1, 1, 1800000000)",
+            (R1,),
+        )
+    [failed] = await explain(world.db, world.settings.paths.local_stats, R1)
+    assert "layer 3 (processed_files, failed): retried from 2027-01-15" in render_journey(failed)
