@@ -15,6 +15,7 @@ from bot.db.chat_queries import METRICS, FileCounts, LeaderRow, PlayerTotals
 from bot.db.sessions import SessionMatch, SessionPlayer, SessionRow
 from bot.db.status import ServerStatus
 from bot.ingest.posts import kd_value
+from bot.stats import derived
 
 METRIC_LABELS = {
     "kills": "Kills",
@@ -46,12 +47,13 @@ def player_line(row: Mapping[str, Any], duration_s: int | None) -> dict[str, Any
     minutes = row.get("time_played_min")
     seconds = round(minutes * 60) if minutes else duration_s
     damage = row.get("damage_given")
-    shots = row.get("shots") or 0
+    dpm = None if damage is None else derived.per_minute(damage, seconds)
+    accuracy = derived.accuracy_pct(int(row.get("hits") or 0), int(row.get("shots") or 0))
     return {
         **row,
         "kd": kd_value(int(row["kills"]), int(row["deaths"])),
-        "dpm": round(damage * 60 / seconds, 2) if damage is not None and seconds else None,
-        "accuracy": round(100 * int(row.get("hits") or 0) / shots, 2) if shots else None,
+        "dpm": None if dpm is None else round(dpm, 2),
+        "accuracy": None if accuracy is None else round(accuracy, 2),
         "flags": [f for f in str(row.get("flags") or "").split(",") if f],
     }
 

@@ -127,8 +127,8 @@ def _round2(value: float | None) -> float | None:
 
 
 def kd_value(kills: int, deaths: int) -> float:
-    """Kills per death rounded (bot.stats.derived.kd for totals that are no PlayerStats)."""
-    return round(kills / deaths, 2) if deaths else float(kills)
+    """Kills per death as posted (two decimals), for totals that are no PlayerStats."""
+    return round(derived.kill_death(kills, deaths), 2)
 
 
 def _int_extra(p: PlayerStats, name: str) -> int | None:

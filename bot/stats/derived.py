@@ -54,18 +54,33 @@ def duration_s(parsed: ParsedRound, r1: ParsedRound | None = None) -> int | None
     return _snap_to_limit(round(statistics.median(diffs) * 60), limit)
 
 
-def accuracy(p: PlayerStats) -> float | None:
+def accuracy_pct(hits: int, shots: int) -> float | None:
     """Hits per shot in percent (0-100 for bullets; explosives can exceed it, §7.2); None without shots."""
-    return 100.0 * p.hits / p.shots if p.shots else None
+    return 100.0 * hits / shots if shots else None
+
+
+def per_minute(amount: int | float, seconds: int | float | None) -> float | None:
+    """`amount` per minute over `seconds`; None without a positive duration."""
+    if not seconds or seconds <= 0:
+        return None
+    return float(amount) * 60.0 / seconds
+
+
+def kill_death(kills: int, deaths: int) -> float:
+    """Kills per death; the kills themselves when there were no deaths."""
+    return kills / deaths if deaths else float(kills)
+
+
+def accuracy(p: PlayerStats) -> float | None:
+    """A player's accuracy_pct from the weapon sums."""
+    return accuracy_pct(p.hits, p.shots)
 
 
 def dpm(p: PlayerStats, seconds: int | float | None) -> float | None:
     """Damage given per minute over `seconds` (the mod's own dpm field is always 0.0, B3)."""
-    if not seconds or seconds <= 0:
-        return None
-    return float(p.extras.get("damage_given", 0)) * 60.0 / seconds
+    return per_minute(p.extras.get("damage_given", 0), seconds)
 
 
 def kd(p: PlayerStats) -> float:
-    """Kills per death from the weapon sums; the kills themselves when there were no deaths."""
-    return p.kills / p.deaths if p.deaths else float(p.kills)
+    """A player's kill_death from the weapon sums."""
+    return kill_death(p.kills, p.deaths)

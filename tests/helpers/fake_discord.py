@@ -34,6 +34,18 @@ STATS_CHANNEL = 20
 ADMIN_CHANNEL = 21
 ADMIN_ROLE = 500
 # The bot's role in the fake guild: view, send, embed links, attach files, read history.
+# The guild's @everyone role as Discord sends it (the REST fake and the gateway payloads share it).
+EVERYONE_ROLE: dict[str, Any] = {
+    "id": str(GUILD_ID),
+    "name": "@everyone",
+    "permissions": "0",
+    "position": 0,
+    "color": 0,
+    "hoist": False,
+    "managed": False,
+    "mentionable": False,
+    "flags": 0,
+}
 BOT_ROLE_PERMISSIONS = 0x400 | 0x800 | 0x4000 | 0x8000 | 0x10000
 
 
@@ -265,17 +277,7 @@ class FakeDiscord:
         if guild_id != GUILD_ID:
             return _json({"message": "Unknown Guild", "code": 10004}, status=404)
         if not rest:
-            role = {
-                "id": str(GUILD_ID),
-                "name": "@everyone",
-                "permissions": "0",
-                "position": 0,
-                "color": 0,
-                "hoist": False,
-                "managed": False,
-                "mentionable": False,
-                "flags": 0,
-            }
+            role = dict(EVERYONE_ROLE)
             bot_role = {
                 **role,
                 "id": "600",

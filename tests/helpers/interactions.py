@@ -9,7 +9,7 @@ from typing import Any
 
 import discord
 
-from tests.helpers.fake_discord import ADMIN_ROLE, APP_ID, BOT_USER, GUILD_ID, STATS_CHANNEL
+from tests.helpers.fake_discord import ADMIN_ROLE, APP_ID, BOT_USER, EVERYONE_ROLE, GUILD_ID, STATS_CHANNEL
 
 MEMBER_ID = 77
 _ids = itertools.count(900)
@@ -17,17 +17,7 @@ _ids = itertools.count(900)
 
 def guild_create(client: discord.Client) -> None:
     """What the gateway sends after connecting: the guild with its roles (member roles resolve from it)."""
-    role = {
-        "id": str(GUILD_ID),
-        "name": "@everyone",
-        "permissions": "0",
-        "position": 0,
-        "color": 0,
-        "hoist": False,
-        "managed": False,
-        "mentionable": False,
-        "flags": 0,
-    }
+    role = dict(EVERYONE_ROLE)
     admin = {**role, "id": str(ADMIN_ROLE), "name": "stats admin", "position": 2}
     guild: Any = {
         "id": str(GUILD_ID),
