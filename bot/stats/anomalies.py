@@ -43,37 +43,34 @@ def player_flags(
     guid: str, team: int, kills: int, deaths: int, extras: Mapping[str, int | float]
 ) -> frozenset[str]:
     """Flags that one player line carries on its own (no knowledge of the other lines needed)."""
+    get = extras.get
+    dead_above = get("time_dead_min", 0.0) > get("time_played_min", 0.0)
+    ratio_above = get("time_dead_ratio", 0.0) > 100.0 or get("time_played_pct", 0.0) > 100.0
+    kd_field = get("kd_ratio")
+    kd_mismatch = kd_field is not None and abs(kd_field - expected_kd(kills, deaths)) > _KD_TOLERANCE
+    if not (dead_above or ratio_above or kd_mismatch) and guid != BOT_GUID and team != 3:
+        return NO_FLAGS  # nearly every line: no list, no new frozenset
     flags: list[str] = []
     if guid == BOT_GUID:
         flags.append(BOT)
     if team == 3:
         flags.append(SPECTATOR)
-    dead = extras.get("time_dead_min", 0.0)
-    if dead > extras.get("time_played_min", 0.0):
+    if dead_above:
         flags.append(DEAD_TIME_ABOVE_PLAYED)
-    if extras.get("time_dead_ratio", 0.0) > 100.0 or extras.get("time_played_pct", 0.0) > 100.0:
+    if ratio_above:
         flags.append(RATIO_ABOVE_100)
-    kd_field = extras.get("kd_ratio")
-    if kd_field is not None and abs(kd_field - expected_kd(kills, deaths)) > _KD_TOLERANCE:
+    if kd_mismatch:
         flags.append(KD_MISMATCH)
-    return frozenset(flags) if flags else NO_FLAGS
+    return frozenset(flags)
 
 
 def denied_outliers(players: Iterable[PlayerStats], round_seconds: int) -> set[str]:
     """Keys of players whose denied_playtime exceeds enemies × round seconds (B8): impossible values."""
-    on_team = {1: 0, 2: 0}
     listed = list(players)
-    for p in listed:
-        if p.team in on_team:
-            on_team[p.team] += 1
-    out: set[str] = set()
-    for p in listed:
-        denied = p.extras.get("denied_playtime")
-        if denied is None or p.team not in on_team:
-            continue
-        if denied > on_team[3 - p.team] * round_seconds:
-            out.add(p.key)
-    return out
+    teams = [p.team for p in listed]
+    # Per team, the most enemy-seconds its players can deny: enemies on the other team × round length.
+    most = {1: teams.count(2) * round_seconds, 2: teams.count(1) * round_seconds}
+    return {p.key for p in listed if p.team in most and p.extras.get("denied_playtime", 0) > most[p.team]}
 
 
 def round_flags(header: Header, players: Iterable[PlayerStats], complete: bool) -> frozenset[str]:

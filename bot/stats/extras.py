@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from bot.errors import ParseError
 from bot.stats.model import EXTRA_FIELDS_BY_COUNT, FLOAT_EXTRAS
 
-__all__ = ["MAX_DIGITS", "parse_extras"]
+__all__ = ["MAX_DIGITS", "extras_layout", "parse_extras"]
 
 MAX_DIGITS = 15  # longer numbers overflow SQLite's integers or hit Python's int-string limit
 _NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 @dataclass(frozen=True, slots=True)
-class _Generation:
+class Layout:
     """One extras generation, prepared for the hot path: fields are picked by type with
     `itemgetter` and converted with one `map(int, ...)` and one `map(float, ...)`, then written
     into a copy of `template`, whose key order is the generation's field order."""
@@ -28,25 +28,29 @@ class _Generation:
     int_fields: Callable[[list[str]], tuple[str, ...]]
     float_names: tuple[str, ...]
     float_fields: Callable[[list[str]], tuple[str, ...]]
+    float_values: Callable[[list[int | float]], tuple[float, ...]]  # `float_fields` of converted numbers
+    types: tuple[type, ...]  # int or float per field, in field order
 
 
-def _generation(names: tuple[str, ...]) -> _Generation:
+def _generation(names: tuple[str, ...]) -> Layout:
     ints = [i for i, name in enumerate(names) if name not in FLOAT_EXTRAS]
     floats = [i for i, name in enumerate(names) if name in FLOAT_EXTRAS]
     if len(ints) < 2 or len(floats) < 2:  # itemgetter of one index returns the item, not a tuple
         raise ValueError(f"extras generation of {len(names)} fields needs several of each type")
-    return _Generation(
+    return Layout(
         names=names,
         template=dict.fromkeys(names, 0),
         int_names=tuple(names[i] for i in ints),
         int_fields=operator.itemgetter(*ints),
         float_names=tuple(names[i] for i in floats),
         float_fields=operator.itemgetter(*floats),
+        float_values=operator.itemgetter(*floats),
+        types=tuple(float if name in FLOAT_EXTRAS else int for name in names),
     )
 
 
 # Per generation, by field count (§8.1).
-_GENERATIONS: dict[int, _Generation] = {
+_GENERATIONS: dict[int, Layout] = {
     count: _generation(names) for count, names in EXTRA_FIELDS_BY_COUNT.items()
 }
 
@@ -60,9 +64,7 @@ def parse_extras(filename: str, line_no: int, text: str, chars_ok: bool) -> dict
     fields = text.split("\t")
     generation = _GENERATIONS.get(len(fields))
     if generation is None:
-        raise ParseError(
-            filename, line_no, "player.extras", f"{len(fields)} fields, expected 33, 36, 37 or 38"
-        )
+        raise _field_count_error(filename, line_no, len(fields))
     names = generation.names
     if not chars_ok:
         raise _bad_extra(filename, line_no, fields, names)
@@ -83,6 +85,15 @@ def parse_extras(filename: str, line_no: int, text: str, chars_ok: bool) -> dict
     except ValueError:
         raise _bad_extra(filename, line_no, fields, names) from None
     return extras
+
+
+def extras_layout(count: int) -> Layout | None:
+    """The layout of the generation with `count` fields (§8.1), None for an unknown count."""
+    return _GENERATIONS.get(count)
+
+
+def _field_count_error(filename: str, line_no: int, count: int) -> ParseError:
+    return ParseError(filename, line_no, "player.extras", f"{count} fields, expected 33, 36, 37 or 38")
 
 
 def _bad_extra(filename: str, line_no: int, fields: list[str], names: tuple[str, ...]) -> ParseError:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ParseError
-from bot.stats import parser
+from bot.stats import player_lines
 from bot.stats.model import WeaponStats, make_weapon
 from bot.stats.text import decode, split_lines
 
@@ -45,7 +45,7 @@ def _mutations(lines: list[str], count: int) -> list[str]:
 
 def _checked(line: str) -> tuple[str, str, str, str, str, str, bool] | ParseError:
     try:
-        return parser._checked_parts("f.txt", 2, line)
+        return player_lines._checked_parts("f.txt", 2, line)
     except ParseError as exc:
         return exc
 
@@ -55,7 +55,7 @@ def test_fast_path_agrees_with_the_checks_on_real_and_mutated_lines(samples_dir:
     assert len(lines) > 300
     fast_hits = slow_only = 0
     for line in [*lines, *_mutations(lines, 6000)]:
-        match = parser._PLAYER_RE.fullmatch(line)
+        match = player_lines._PLAYER_RE.fullmatch(line)
         checked = _checked(line)
         if match is not None:
             fast_hits += 1
@@ -79,7 +79,7 @@ def test_fast_path_agrees_with_the_checks_on_real_and_mutated_lines(samples_dir:
 )
 def test_checks_keep_their_order_behind_the_fast_path(line: str, field: str) -> None:
     with pytest.raises(ParseError) as info:
-        parser._parse_player("f.txt", 2, line)
+        player_lines._checked_player("f.txt", 2, line)
     assert info.value.field == field
 
 
