@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 
 from bot.stats import anomalies
@@ -24,6 +25,12 @@ _SLOT_INDEX = {slot: bit for bit, slot in enumerate(WEAPON_SLOTS)}
 _RESET_EXTRAS: tuple[str, ...] = tuple(sorted(CUMULATIVE_EXTRAS - {"bullets_fired"}))
 _CUM_INT: tuple[str, ...] = tuple(sorted(CUMULATIVE_EXTRAS - FLOAT_EXTRAS))
 _CUM_FLOAT: tuple[str, ...] = tuple(sorted(CUMULATIVE_EXTRAS & FLOAT_EXTRAS))
+# Every generation has all cumulative fields (they sit in the first 28, §8.1), and a parsed line's
+# extras hold every field of its generation: so these getters never miss.
+_reset_values = operator.itemgetter(*_RESET_EXTRAS)
+# Integer cumulative fields that the reset check proves non-decreasing: their differences need no clamp.
+_MONOTONE_INT: tuple[str, ...] = tuple(key for key in _CUM_INT if key in _RESET_EXTRAS)
+_monotone_int_values = operator.itemgetter(*_MONOTONE_INT)
 _JOINED = frozenset({anomalies.JOINED_IN_R2})
 _RESET = frozenset({anomalies.COUNTER_RESET})
 _ROUND2_ONLY = frozenset({anomalies.ROUND2_ONLY})
@@ -51,16 +58,11 @@ def _meatshield(damage_received: int | float, deaths: int) -> float:
 
 def _is_counter_reset(p1: PlayerStats, p2: PlayerStats) -> bool:
     """§9.2 step 5: any cumulative value lower in R2 than in R1 ⇒ the engine counters restarted."""
-    if p2.kills < p1.kills or p2.deaths < p1.deaths:
-        return True
-    e1, e2 = p1.extras, p2.extras
-    for key in _RESET_EXTRAS:
-        v1 = e1.get(key)
-        if v1 is not None:
-            v2 = e2.get(key)
-            if v2 is not None and v2 < v1:
-                return True
-    return False
+    return (
+        p2.kills < p1.kills
+        or p2.deaths < p1.deaths
+        or any(map(operator.lt, _reset_values(p2.extras), _reset_values(p1.extras)))
+    )
 
 
 Sums = tuple[int, int, int, int, int]
@@ -78,23 +80,39 @@ def _sums(weapons: tuple[WeaponStats, ...]) -> Sums:
     return kills, deaths, shots, hits, heads
 
 
-def _weapons_diff(w1: tuple[WeaponStats, ...], w2: tuple[WeaponStats, ...]) -> tuple[WeaponStats, ...]:
-    """Per slot R2 - R1 clamped at 0; a slot missing in R1 counts as zero, one missing in R2 is gone."""
-    before = {w[0]: w for w in w1}
+def _weapons_diff(p1: PlayerStats, p2: PlayerStats) -> tuple[tuple[WeaponStats, ...], Sums]:
+    """Per slot R2 - R1 clamped at 0, and the sums over the result (§7.2); a slot missing in R1 counts
+    as zero, one missing in R2 is gone."""
+    before = {w[0]: w for w in p1.weapons}
     out: list[WeaponStats] = []
-    for w in w2:
+    matched = 0
+    clamped = False
+    for w in p2.weapons:
         b = before.get(w[0])
         if b is None:
             out.append(w)
             continue
+        matched += 1
         # Unpacked rather than read by attribute: this loop runs ~7 times per player of every R2.
         slot, h, s, k, d, hs = w
         _, h1, s1, k1, d1, hs1 = b
         h, s, k, d, hs = h - h1, s - s1, k - k1, d - d1, hs - hs1
         if h < 0 or s < 0 or k < 0 or d < 0 or hs < 0:  # rare (knife shots): clamp only then
             h, s, k, d, hs = max(0, h), max(0, s), max(0, k), max(0, d), max(0, hs)
+            clamped = True
         out.append(make_weapon((slot, h, s, k, d, hs)))
-    return tuple(out)
+    weapons = tuple(out)
+    if clamped or matched != len(before):
+        return weapons, _sums(weapons)
+    # Nothing clamped and no R1 slot gone: the sums of the differences are the differences of the sums.
+    sums = (
+        p2.kills - p1.kills,
+        p2.deaths - p1.deaths,
+        p2.shots - p1.shots,
+        p2.hits - p1.hits,
+        p2.headshot_hits - p1.headshot_hits,
+    )
+    return weapons, sums
 
 
 def _with_weapons(
@@ -158,20 +176,22 @@ def _recompute_ratios(
 
 
 def _player_r2_only(p1: PlayerStats, p2: PlayerStats, full_bullets: bool) -> PlayerStats:
-    weapons = _weapons_diff(p1.weapons, p2.weapons)
+    """One player's round-2-only line; the caller has ruled out a counter reset."""
+    weapons, sums = _weapons_diff(p1, p2)
     e1, e2 = p1.extras, p2.extras
     extras: dict[str, int | float] = dict(e2)
-    for key in _CUM_INT:
-        value = e2.get(key)
-        if value is not None:
-            extras[key] = max(0, value - e1.get(key, 0))
+    # No reset, so these never decrease (bullets_fired may: B2, clamped below).
+    deltas = map(operator.sub, _monotone_int_values(e2), _monotone_int_values(e1))
+    extras.update(zip(_MONOTONE_INT, deltas, strict=True))
+    bullets = e2.get("bullets_fired")
+    if bullets is not None:
+        extras["bullets_fired"] = max(0, bullets - e1.get("bullets_fired", 0))
     for key in _CUM_FLOAT:
         value = e2.get(key)
         if value is not None:
             extras[key] = max(0.0, _minutes(value - e1.get(key, 0.0)))
-    sums = _sums(weapons)
     kills, deaths, shots, _hits, _heads = sums
-    if "bullets_fired" in extras and not full_bullets:
+    if bullets is not None and not full_bullets:
         extras["bullets_fired"] = shots  # B2: before v38 the field is a running total; use Σ shots
     min1, min2 = e1.get("time_played_min", 0.0), e2.get("time_played_min", 0.0)
     alive = (e2.get("time_played_pct", 0.0) * min2 - e1.get("time_played_pct", 0.0) * min1) / 100.0
@@ -184,10 +204,14 @@ def _b7_flags(flags: frozenset[str], extras: Mapping[str, int | float]) -> froze
 
     Dead time stays as written (flags, not silent fixes); later stages can exclude flagged lines.
     """
+    dead_above = extras.get("time_dead_min", 0.0) > extras.get("time_played_min", 0.0)
+    ratio_above = extras.get("time_dead_ratio", 0.0) > 100.0 or extras.get("time_played_pct", 0.0) > 100.0
+    if not (dead_above or ratio_above or flags & _B7):
+        return flags  # nearly every line: no new set
     flags -= _B7
-    if extras.get("time_dead_min", 0.0) > extras.get("time_played_min", 0.0):
+    if dead_above:
         flags |= _DEAD_ABOVE
-    if extras.get("time_dead_ratio", 0.0) > 100.0 or extras.get("time_played_pct", 0.0) > 100.0:
+    if ratio_above:
         flags |= _RATIO_ABOVE
     return flags
 
