@@ -2,11 +2,12 @@
 
 The floor reads the same files, splits every line and converts every number with int()/float(),
 nothing else: the least any reader of this format must do. The full pass has to hold every parsed
-file until pairing is done, and the cyclic GC then walks that growing heap; so the floor is also
-measured keeping what it read (one list of numbers per file), to show what holding costs by itself.
-Every pass reads the files from disk (page cache) so they are measured the same way, runs after a
-`gc.collect()` with the default GC settings, and was warmed up once. Best of `--repeat` runs of
-process CPU time (the machine is shared: CPU time is not inflated by waiting for a core); one
+file until pairing is done; it runs as `statsbot parse` runs it, with the cyclic GC paused
+(bot/gc_pause.py), and is shown again with the GC running, which then walks that growing heap over
+and over. The floor is also measured keeping what it read (one list of numbers per file), to show
+what holding costs by itself. Every pass reads the files from disk (page cache) so they are
+measured the same way, runs after a `gc.collect()`, and was warmed up once. Best of `--repeat` runs
+of process CPU time (the machine is shared: CPU time is not inflated by waiting for a core); one
 process, one core.
 
     .venv/bin/python bench/parse.py [--files N] [--repeat R]
@@ -26,6 +27,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `bot` importa
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.samples import replicate, write_files
+from bot.gc_pause import paused_gc
 from bot.stats.differential import round2_only
 from bot.stats.model import ParsedRound
 from bot.stats.pairing import pair_rounds, round_ref
@@ -33,7 +35,14 @@ from bot.stats.parser import parse_round
 
 
 def full_pass(paths: list[Path]) -> int:
-    """What `statsbot parse` does before printing: parse all, pair all, difference every paired R2."""
+    """What `statsbot parse` does before printing: parse all, pair all, difference every paired R2,
+    with the cyclic GC paused as the command pauses it."""
+    with paused_gc():
+        return full_pass_collecting(paths)
+
+
+def full_pass_collecting(paths: list[Path]) -> int:
+    """The full pass with the cyclic GC running throughout, to show what pausing it saves."""
     rounds: dict[str, ParsedRound] = {}
     for path in paths:
         rounds[path.name] = parse_round(path.name, path.read_bytes())
@@ -119,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         floor_pass(paths)
         floor_keep_pass(paths)
         full, full_gc = best_rate(full_pass, paths, args.repeat)
+        collecting, collecting_gc = best_rate(full_pass_collecting, paths, args.repeat)
         parse_only, parse_gc = best_rate(parse_pass, paths, args.repeat)
         floor, floor_gc = best_rate(floor_pass, paths, args.repeat)
         floor_keep, floor_keep_gc = best_rate(floor_keep_pass, paths, args.repeat)
@@ -126,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"files: {len(paths)} ({pairs} R1/R2 pairs), best of {args.repeat} CPU-time runs, python {version}")
     print("                                    files/s   in GC")
     print(f"parse + pairing + differential:   {full:8.0f}   {full_gc:5.0%}")
+    print(f"  the same, GC running throughout: {collecting:8.0f}   {collecting_gc:5.0%}")
     print(f"parse only:                       {parse_only:8.0f}   {parse_gc:5.0%}")
     print(f"bare floor (read, split, int):    {floor:8.0f}   {floor_gc:5.0%}")
     print(f"bare floor, keeping what it read: {floor_keep:8.0f}   {floor_keep_gc:5.0%}")

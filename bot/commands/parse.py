@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.errors import ParseError
+from bot.gc_pause import paused_gc
 from bot.stats.derived import accuracy, duration_s, kd
 from bot.stats.differential import round2_only
 from bot.stats.jsonout import round_json
@@ -105,7 +106,12 @@ def _read_and_parse(item: _Input) -> ParsedRound | str | _CompanionError | None:
 
 
 def run_parse(args: argparse.Namespace) -> int:
-    out, err = sys.stdout, sys.stderr
+    # Every parsed file is kept until pairing is done: see paused_gc for why the collector waits.
+    with paused_gc():
+        return _parse_and_print(args, sys.stdout, sys.stderr)
+
+
+def _parse_and_print(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     inputs = _collect(list(args.paths), err)
     rounds: dict[str, ParsedRound] = {}
     # (sort key, file name, error or None); files with a bad name sort last.
