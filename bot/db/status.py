@@ -69,11 +69,21 @@ async def server_statuses(db: Reader) -> list[ServerStatus]:
     return [ServerStatus(*tuple(r)) for r in rows]
 
 
-def open_alert_sync(stx: SyncTx, key: str, severity: str, message: str, now: float) -> bool:
-    """Open the alert `key`. True only when it was not open already (then the caller posts it once)."""
-    r = stx.fetchone("SELECT resolved_at FROM alerts WHERE key = ?", (key,))
+def open_alert_sync(
+    stx: SyncTx, key: str, severity: str, message: str, now: float, *, repost_on_change: bool = False
+) -> bool:
+    """Open the alert `key`. True only when it was not open already (then the caller posts it once).
+
+    `repost_on_change`: an alert already open whose message differs is updated and True returned, so
+    the caller posts the new problem (a quarantined file rewritten with another error). Off for
+    alerts whose text carries live figures, which would otherwise post at every check.
+    """
+    r = stx.fetchone("SELECT resolved_at, message FROM alerts WHERE key = ?", (key,))
     if r is not None and r[0] is None:
-        return False
+        if not repost_on_change or r[1] == message:
+            return False
+        stx.execute("UPDATE alerts SET severity = ?, message = ? WHERE key = ?", (severity, message, key))
+        return True
     stx.execute(
         "INSERT INTO alerts(key, severity, message, opened_at, resolved_at) VALUES (?, ?, ?, ?, NULL) "
         "ON CONFLICT(key) DO UPDATE SET severity = excluded.severity, message = excluded.message, "

@@ -39,7 +39,8 @@ def quarantine_key(server: str, filename: str) -> str:
 
 
 def quarantine(f: FileCtx, error: str, attempts: int, exc: ParseError | None = None) -> dict[str, object]:
-    """Final 'quarantined' state, its event, an alert and ONE admin post (only when newly opened).
+    """Final 'quarantined' state, its event, an alert and ONE admin post per distinct error (a file
+    rewritten on the server and quarantined again for another reason is posted again).
 
     Returns the event detail (error, attempts, and line/field/reason for a ParseError).
     """
@@ -50,7 +51,7 @@ def quarantine(f: FileCtx, error: str, attempts: int, exc: ParseError | None = N
     f.event("quarantined", detail)
     key = quarantine_key(f.server, f.filename)
     message = f"{f.server}: {error}"
-    if status.open_alert_sync(f.stx, key, "warning", message, f.now):
+    if status.open_alert_sync(f.stx, key, "warning", message, f.now, repost_on_change=True):
         outbox.enqueue_sync(
             f.stx,
             kind=posts.KIND_ALERT,

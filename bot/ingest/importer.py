@@ -94,7 +94,9 @@ async def import_file(
         )  # fmt: skip
 
     [outcome] = await db.run_transaction(_with_post_policy, settings, lambda stx: [run(stx)])
-    log.info("file_import_result", server=server, file=filename, state=outcome.state, error=outcome.error)
+    # A quarantined or failed file needs an operator's eye (or a retry): not routine, so not info.
+    level = log.info if outcome.error is None else log.warning
+    level("file_import_result", server=server, file=filename, state=outcome.state, error=outcome.error)
     return outcome
 
 

@@ -141,7 +141,10 @@ async def test_corrupt_file_is_quarantined_with_one_alert(tmp_path: Path, sample
         clock = Clock()
         app = await open_app(tmp_path, rig, clock)
         try:
-            assert await settle_cycle(app, clock) == {R1: "quarantined", S1: "imported"}
+            with capture_logs() as logs:
+                assert await settle_cycle(app, clock) == {R1: "quarantined", S1: "imported"}
+            levels = {e["file"]: e["log_level"] for e in logs if e["event"] == "file_import_result"}
+            assert levels == {R1: "warning", S1: "info"}
             for _ in range(4):
                 clock.advance(3)
                 assert (await app.pollers["main"].poll()).states == {}
@@ -154,6 +157,39 @@ async def test_corrupt_file_is_quarantined_with_one_alert(tmp_path: Path, sample
             alerts = [p for p in posts if p.kind == "alert"]
             assert len(alerts) == 1
             assert R1 in str(alerts[0].payload)
+        finally:
+            await app.close()
+
+
+async def test_quarantined_file_rewritten_with_another_error_is_posted_again(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    async with sftp_rig(tmp_path) as rig:
+        rig.write(R1, corrupt(sample(samples_dir, R1)))
+        clock = Clock()
+        app = await open_app(tmp_path, rig, clock)
+        try:
+            assert await settle_cycle(app, clock) == {R1: "quarantined"}
+            # The admin fixes line 2 but breaks line 3: a new problem, worth a new post.
+            lines = sample(samples_dir, R1).split(b"\n")
+            lines[2] = lines[2].replace(b"\t", b"\tx", 1)
+            rig.write(R1, b"\n".join(lines))
+            os.utime(rig.stats_dir / R1, (2e9, 2e9))
+            clock.advance(3)
+            assert await settle_cycle(app, clock) == {R1: "quarantined"}
+            # The same bytes again (only the mtime moves): the same problem, no new post.
+            os.utime(rig.stats_dir / R1, (2.1e9, 2.1e9))
+            clock.advance(3)
+            await settle_cycle(app, clock)
+            assert app.db is not None
+            alerts = [p for p in await outbox.due(app.db, now=1e12, limit=100) if p.kind == "alert"]
+            assert len(alerts) == 2
+            assert "line 2" in str(alerts[0].payload)
+            assert "line 3" in str(alerts[1].payload)
+            alert = await status.get_alert(app.db, f"quarantined:main:{R1}")
+            assert alert is not None
+            assert "line 3" in alert.message
+            assert alert.resolved_at is None
         finally:
             await app.close()
 
