@@ -1,14 +1,13 @@
 """Parse benchmark: files/s for parse + pairing + differential over the real samples, against a bare floor.
 
 The floor reads the same files, splits every line and converts every number with int()/float(),
-nothing else: the least any reader of this format must do. The full pass has to hold every parsed
-file until pairing is done; it runs as `statsbot parse` runs it, with the cyclic GC paused
-(bot/gc_pause.py), and is shown again with the GC running, which then walks that growing heap over
-and over. The floor is also measured keeping what it read (one list of numbers per file), to show
-what holding costs by itself. Every pass reads the files from disk (page cache) so they are
-measured the same way, runs after a `gc.collect()`, and was warmed up once. Best of `--repeat` runs
-of process CPU time (the machine is shared: CPU time is not inflated by waiting for a core); one
-process, one core.
+nothing else: the least any reader of this format must do. The full pass runs as `statsbot parse`
+runs it: files in pairing order (from their names), parsed and paired as they come, holding only
+the open round 1 (bot/stats/stream.py). The previous design, parsing and holding every file before
+pairing, is shown too: the cyclic GC then walks the growing heap over and over. Every pass reads
+the files from disk (page cache) so they are measured the same way, runs after a `gc.collect()`
+with the default GC settings, and was warmed up once. Best of `--repeat` runs of process CPU time
+(the machine is shared: CPU time is not inflated by waiting for a core); one process, one core.
 
     .venv/bin/python bench/parse.py [--files N] [--repeat R]
 """
@@ -16,6 +15,7 @@ process, one core.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gc
 import sys
 import tempfile
@@ -27,22 +27,26 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `bot` importa
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.samples import replicate, write_files
-from bot.gc_pause import paused_gc
 from bot.stats.differential import round2_only
 from bot.stats.model import ParsedRound
+from bot.stats.names import parse_filename
 from bot.stats.pairing import pair_rounds, round_ref
 from bot.stats.parser import parse_round
+from bot.stats.stream import settle_in_order
 
 
 def full_pass(paths: list[Path]) -> int:
-    """What `statsbot parse` does before printing: parse all, pair all, difference every paired R2,
-    with the cyclic GC paused as the command pauses it."""
-    with paused_gc():
-        return full_pass_collecting(paths)
+    """What `statsbot parse` does before printing: the files in pairing order (from their names),
+    parsed and paired as they come, every paired round 2 differenced (bot/stats/stream.py)."""
+    ordered = sorted(paths, key=_pairing_order)
+    pairs = 0
+    for settled in settle_in_order((path, parse_round(path.name, path.read_bytes())) for path in ordered):
+        pairs += settled.shown is not settled.parsed  # a paired round 2, shown round-2-only
+    return pairs
 
 
-def full_pass_collecting(paths: list[Path]) -> int:
-    """The full pass with the cyclic GC running throughout, to show what pausing it saves."""
+def held_pass(paths: list[Path]) -> int:
+    """The previous design: every file parsed and held, then paired, then each pair differenced."""
     rounds: dict[str, ParsedRound] = {}
     for path in paths:
         rounds[path.name] = parse_round(path.name, path.read_bytes())
@@ -50,6 +54,11 @@ def full_pass_collecting(paths: list[Path]) -> int:
     for r2_name, r1_name in pairing.pairs.items():
         round2_only(rounds[r1_name], rounds[r2_name])
     return len(pairing.pairs)
+
+
+def _pairing_order(path: Path) -> tuple[dt.datetime, int, str]:
+    name = parse_filename(path.name)
+    return name.played_at, name.round_number, name.filename
 
 
 def parse_pass(paths: list[Path]) -> int:
@@ -68,22 +77,6 @@ def floor_pass(paths: list[Path]) -> int:
             weapons, _, extras = line.split("\\")[4].partition("\t")
             numbers += len([int(x) for x in weapons.split()]) + len([float(x) for x in extras.split("\t")])
     return numbers
-
-
-def floor_keep_pass(paths: list[Path]) -> int:
-    """The floor, keeping each file's numbers until the end as the full pass keeps its rounds."""
-    kept: list[list[int | float]] = []
-    for path in paths:
-        lines = path.read_bytes().decode("utf-8", "surrogateescape").split("\n")
-        numbers: list[int | float] = []
-        for line in lines[1:]:
-            if not line:
-                continue
-            weapons, _, extras = line.split("\\")[4].partition("\t")
-            numbers += [int(x) for x in weapons.split()]
-            numbers += [float(x) for x in extras.split("\t")]
-        kept.append(numbers)
-    return sum(map(len, kept))
 
 
 class _GcClock:
@@ -126,22 +119,18 @@ def main(argv: list[str] | None = None) -> int:
         pairs = full_pass(paths)  # warm-up, and a sanity check that pairing found the pairs
         parse_pass(paths)
         floor_pass(paths)
-        floor_keep_pass(paths)
         full, full_gc = best_rate(full_pass, paths, args.repeat)
-        collecting, collecting_gc = best_rate(full_pass_collecting, paths, args.repeat)
+        held, held_gc = best_rate(held_pass, paths, args.repeat)
         parse_only, parse_gc = best_rate(parse_pass, paths, args.repeat)
         floor, floor_gc = best_rate(floor_pass, paths, args.repeat)
-        floor_keep, floor_keep_gc = best_rate(floor_keep_pass, paths, args.repeat)
     version = sys.version.split()[0]
     print(f"files: {len(paths)} ({pairs} R1/R2 pairs), best of {args.repeat} CPU-time runs, python {version}")
     print("                                    files/s   in GC")
     print(f"parse + pairing + differential:   {full:8.0f}   {full_gc:5.0%}")
-    print(f"  the same, GC running throughout: {collecting:8.0f}   {collecting_gc:5.0%}")
+    print(f"  held: parse all, then pair:      {held:8.0f}   {held_gc:5.0%}")
     print(f"parse only:                       {parse_only:8.0f}   {parse_gc:5.0%}")
     print(f"bare floor (read, split, int):    {floor:8.0f}   {floor_gc:5.0%}")
-    print(f"bare floor, keeping what it read: {floor_keep:8.0f}   {floor_keep_gc:5.0%}")
     print(f"ratio floor / full pass:          {floor / full:8.2f}x")
-    print(f"ratio keeping floor / full pass:  {floor_keep / full:8.2f}x")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from dataclasses import dataclass
@@ -10,15 +11,13 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.errors import ParseError
-from bot.gc_pause import paused_gc
 from bot.stats.derived import accuracy, duration_s, kd
-from bot.stats.differential import round2_only
 from bot.stats.jsonout import round_json
-from bot.stats.model import FileKind, Pairing, ParsedRound, StatsFileName
+from bot.stats.model import FileKind, ParsedRound, StatsFileName
 from bot.stats.names import parse_filename
 from bot.stats.outcome import match_outcome, round_result
-from bot.stats.pairing import pair_rounds, round_ref
 from bot.stats.parser import parse_endstats, parse_round
+from bot.stats.stream import settle_in_order
 from bot.stats.times import format_mss
 
 EXIT_OK = 0
@@ -106,59 +105,51 @@ def _read_and_parse(item: _Input) -> ParsedRound | str | _CompanionError | None:
 
 
 def run_parse(args: argparse.Namespace) -> int:
-    # Every parsed file is kept until pairing is done: see paused_gc for why the collector waits.
-    with paused_gc():
-        return _parse_and_print(args, sys.stdout, sys.stderr)
+    return _parse_and_print(args, sys.stdout, sys.stderr)
+
+
+def _input_order(item: _Input) -> tuple[int, dt.datetime, int, str]:
+    """Pairing order (date-time, round, name); files whose name failed the grammar last, by name."""
+    if item.name is None:
+        return 1, dt.datetime.min, 0, item.path.name  # noqa: DTZ901 - naive like played_at; a sort key
+    return 0, item.name.played_at, item.name.round_number, item.name.filename
 
 
 def _parse_and_print(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    inputs = _collect(list(args.paths), err)
-    rounds: dict[str, ParsedRound] = {}
-    # (sort key, file name, error or None); files with a bad name sort last.
-    entries: list[tuple[tuple[int, str], str, str | None]] = []
+    """Streamed in chronological order: only the open round 1 and the files after it are held, so a
+    folder of any size runs in constant memory."""
+    inputs = sorted(_collect(list(args.paths), err), key=_input_order)
+    results = ((item, _read_and_parse(item)) for item in inputs)
     failed = False
-    for item in inputs:
-        result = _read_and_parse(item)
+    for settled in settle_in_order((r, r[1] if isinstance(r[1], ParsedRound) else None) for r in results):
+        item, result = settled.item
         filename = item.name.filename if item.name else item.path.name
-        order = (0, f"{item.name.played_at:%Y%m%d%H%M%S}-{item.name.round_number}") if item.name else (1, "")
-        if isinstance(result, _CompanionError):
-            if args.json:  # companions are not listed in the JSON contract: a note, not a failure
-                err.write(f"note: companion not valid, not listed: {result.text}\n")
-            else:
-                failed = True
-                entries.append((order, filename, result.text))
-        elif isinstance(result, ParsedRound):
-            rounds[filename] = result
-            entries.append((order, filename, None))
-        elif isinstance(result, str):
+        error = (
+            result.text
+            if isinstance(result, _CompanionError)
+            else result
+            if isinstance(result, str)
+            else None
+        )
+        if isinstance(result, _CompanionError) and args.json:
+            # Companions are not listed in the JSON contract: a note, not a failure.
+            err.write(f"note: companion not valid, not listed: {result.text}\n")
+        elif error is not None:
             failed = True
-            entries.append((order, filename, result))
-    entries.sort(key=lambda e: (e[0], e[1]))
-    pairing = pair_rounds(round_ref(r) for r in rounds.values())
-    partner = {**dict(pairing.pairs), **{r1: r2 for r2, r1 in pairing.pairs.items()}}
-    for _order, filename, error in entries:
-        if error is not None:
             if args.json:
                 out.write(json.dumps({"file": filename, "error": error}) + "\n")
             else:
                 err.write(f"error: {error}\n")
-            continue
-        parsed = rounds[filename]
-        shown = _shown_round(parsed, rounds, pairing)
-        if args.json:
-            out.write(json.dumps(round_json(shown, partner.get(filename))) + "\n")
-        else:
-            out.write(_table(parsed, shown, rounds, pairing, partner.get(filename)) + "\n")
+        elif settled.parsed is not None and settled.shown is not None:
+            other = settled.partner.filename if settled.partner is not None else None
+            if args.json:
+                out.write(json.dumps(round_json(settled.shown, other)) + "\n")
+            else:
+                out.write(_table(settled.parsed, settled.shown, settled.partner) + "\n")
     return EXIT_USAGE if failed else EXIT_OK
 
 
-def _shown_round(parsed: ParsedRound, rounds: dict[str, ParsedRound], pairing: Pairing) -> ParsedRound:
-    """A paired R2 is shown with round-2-only values; everything else as written."""
-    r1_name = pairing.pairs.get(parsed.filename)
-    return round2_only(rounds[r1_name], parsed) if r1_name else parsed
-
-
-def _pairing_text(parsed: ParsedRound, pairing: Pairing, other: str | None) -> str:
+def _pairing_text(parsed: ParsedRound, other: str | None) -> str:
     if parsed.header.round_number == 1:
         return f"round 2: {other}" if other else "no round 2"
     if other:
@@ -166,10 +157,8 @@ def _pairing_text(parsed: ParsedRound, pairing: Pairing, other: str | None) -> s
     return "orphan: no round 1 (values are R1+R2 totals)"
 
 
-def _outcome_text(parsed: ParsedRound, rounds: dict[str, ParsedRound], pairing: Pairing) -> str:
+def _outcome_text(parsed: ParsedRound, r1: ParsedRound | None) -> str:
     header = parsed.header
-    r1_name = pairing.pairs.get(parsed.filename)
-    r1 = rounds[r1_name] if r1_name else None
     seconds = duration_s(parsed, r1)
     text = f"{round_result(header)}, ran {format_mss(seconds) if seconds is not None else 'unknown'}"
     if r1 is not None:
@@ -179,19 +168,14 @@ def _outcome_text(parsed: ParsedRound, rounds: dict[str, ParsedRound], pairing: 
     return text
 
 
-def _table(
-    parsed: ParsedRound,
-    shown: ParsedRound,
-    rounds: dict[str, ParsedRound],
-    pairing: Pairing,
-    other: str | None,
-) -> str:
+def _table(parsed: ParsedRound, shown: ParsedRound, partner: ParsedRound | None) -> str:
     h = parsed.header
+    r1 = partner if partner is not None and h.round_number == 2 else None
+    other = partner.filename if partner is not None else None
     lines = [
         f"== {parsed.filename}",
-        f"   map {h.map}, round {h.round_number}, limit {h.time_limit_raw}, "
-        f"{_outcome_text(parsed, rounds, pairing)}",
-        f"   {_pairing_text(parsed, pairing, other)}; extras fields: {parsed.extras_fields or '-'}",
+        f"   map {h.map}, round {h.round_number}, limit {h.time_limit_raw}, {_outcome_text(parsed, r1)}",
+        f"   {_pairing_text(parsed, other)}; extras fields: {parsed.extras_fields or '-'}",
     ]
     if parsed.flags:
         lines.append(f"   flags: {', '.join(sorted(parsed.flags))}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bot.stats import anomalies
 from bot.stats.model import Pairing, ParsedRound, RoundRef
@@ -41,44 +42,83 @@ def can_pair(r1: RoundRef, r2: RoundRef, window: dt.timedelta = DEFAULT_WINDOW) 
     )
 
 
-def _order(ref: RoundRef) -> tuple[dt.datetime, int, str]:
+def pairing_order(ref: RoundRef) -> tuple[dt.datetime, int, str]:
+    """The order pairing walks files in: full date-time (midnight-safe), round, name."""
     return ref.played_at, ref.round_number, ref.filename
 
 
-def pair_rounds(refs: Iterable[RoundRef], window: dt.timedelta = DEFAULT_WINDOW) -> Pairing:
-    """Pair a server's files walking them chronologically by full date-time (midnight-safe).
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What one file settled, fed to `Pairer.add` in pairing order."""
+
+    paired_with: str | None = None  # the round 1 this round 2 pairs with
+    closed: tuple[str, ...] = ()  # round 1s now known to have no round 2 (may include the file itself)
+    orphan: bool = False  # this round 2 pairs with nothing
+    opened: bool = False  # this round 1 is now the open one, waiting for its round 2
+
+
+_NOTHING = Step()
+
+
+class Pairer:
+    """§10 one file at a time: feed every file in `pairing_order`, then call `finish`.
 
     At most one round 1 is open at a time (stopwatch plays one match per server): a new round 1
-    abandons the open one, and the round 2 that pairs with it consumes it. A round 2 that does not fit
-    is an orphan and leaves the open round 1 for its real round 2. So a round 1 is consumed by at most
-    one round 2, and a replayed map cannot pair its round 2 with the previous match (B17): the header
-    check (R2 field 6 = R1 field 7) and the window keep it apart.
+    abandons the open one (restart or map change before its R2, B12), and the round 2 that pairs with
+    it consumes it (§10 step 3). A round 2 that does not fit (another map in a shared folder, a
+    shutdown-path file) is an orphan and leaves the open round 1 for its real round 2, so a replayed
+    map cannot pair its round 2 with the previous match (B17): the header check (R2 field 6 = R1
+    field 7) and the window keep them apart. Once a file comes later than the open round 1's window,
+    no round 2 can pair with it any more: it is closed then, which only settles it sooner.
     """
+
+    def __init__(self, window: dt.timedelta = DEFAULT_WINDOW) -> None:
+        self.window = window
+        self._open: RoundRef | None = None
+        self._seen: set[str] = set()
+
+    def add(self, ref: RoundRef) -> Step:
+        if ref.filename in self._seen:  # the same file given twice is one file
+            return _NOTHING
+        self._seen.add(ref.filename)
+        closed: list[str] = []
+        if self._open is not None and ref.played_at > self._open.played_at + self.window:
+            closed.append(self._open.filename)
+            self._open = None
+        if ref.round_number == 1:
+            if self._open is not None:
+                closed.append(self._open.filename)
+            if ref.pairable:
+                self._open = ref
+                return Step(closed=tuple(closed), opened=True)
+            self._open = None
+            closed.append(ref.filename)
+            return Step(closed=tuple(closed))
+        if self._open is not None and can_pair(self._open, ref, self.window):
+            r1, self._open = self._open.filename, None
+            return Step(paired_with=r1, closed=tuple(closed))
+        return Step(closed=tuple(closed), orphan=True)
+
+    def finish(self) -> str | None:
+        """The round 1 still open at the end: it has no round 2 among the files."""
+        open_r1, self._open = self._open, None
+        return open_r1.filename if open_r1 is not None else None
+
+
+def pair_rounds(refs: Iterable[RoundRef], window: dt.timedelta = DEFAULT_WINDOW) -> Pairing:
+    """Pair a server's files (any order given): the `Pairer` walk over them in pairing order."""
+    pairer = Pairer(window)
     pairs: dict[str, str] = {}
     orphans: set[str] = set()
     lone: set[str] = set()
-    open_r1: RoundRef | None = None
-    seen: set[str] = set()
-    for ref in sorted(refs, key=_order):
-        if ref.filename in seen:  # the same file given twice is one file
-            continue
-        seen.add(ref.filename)
-        if ref.round_number == 1:
-            if open_r1 is not None:
-                lone.add(open_r1.filename)  # abandoned: restart or map change before its R2 (B12)
-            if ref.pairable:
-                open_r1 = ref
-            else:
-                open_r1 = None
-                lone.add(ref.filename)
-            continue
-        if open_r1 is not None and can_pair(open_r1, ref, window):
-            pairs[ref.filename] = open_r1.filename
-            open_r1 = None  # §10 step 3: an R1 is consumed by at most one R2
-        else:
-            # An R2 that does not fit (another map in a shared folder, a shutdown-path file) is an orphan;
-            # only a pair consumes the open R1, so the right R2 may still follow within the window.
+    for ref in sorted(refs, key=pairing_order):
+        step = pairer.add(ref)
+        lone.update(step.closed)
+        if step.paired_with is not None:
+            pairs[ref.filename] = step.paired_with
+        elif step.orphan:
             orphans.add(ref.filename)
-    if open_r1 is not None:
-        lone.add(open_r1.filename)
+    last = pairer.finish()
+    if last is not None:
+        lone.add(last)
     return Pairing(pairs=pairs, orphan_round2=frozenset(orphans), lone_round1=frozenset(lone))
