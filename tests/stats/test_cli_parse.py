@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from bench.samples import replicate, write_files
 from bot.cli import main
 from bot.stats.model import EXTRA_FIELDS_BY_COUNT, WEAPON_SLOTS
 
@@ -157,3 +160,22 @@ def test_table_output(samples_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_folder_skips_foreign_names(samples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["parse", "--json", str(samples_dir)]) == 0
     assert "skipped" in capsys.readouterr().err  # SOURCES.md
+
+
+def test_a_reader_that_goes_away_stops_the_command_quietly(tmp_path: Path) -> None:
+    """`statsbot parse DIR | head -1`: no traceback when the pipe closes early."""
+    folder = tmp_path / "stats"
+    write_files(folder, replicate(600))  # ~400 KB of tables: far more than a pipe buffer holds
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "parse", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"== ")
+    proc.stdout.close()  # the reader leaves after one line
+    stderr = proc.stderr.read()
+    proc.stderr.close()
+    assert proc.wait(timeout=30) == 1
+    assert b"Traceback" not in stderr
