@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import typing
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -280,9 +281,18 @@ class Settings(BaseSettings):
 
 
 def _known_keys() -> list[str]:
-    models: list[type[BaseModel]] = [Settings, PathsConfig, ServerConfig, IngestConfig, DiscordConfig]
-    models += [PostsConfig, HealthConfig, RetentionConfig, BackupConfig, LogConfig]
-    return [name for model in models for name in model.model_fields]
+    """Every setting as a dotted path without list indexes (`paths.database`, `servers.host`)."""
+    return list(_field_paths(Settings, ""))
+
+
+def _field_paths(model: type[BaseModel], prefix: str) -> Iterator[str]:
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        yield path
+        annotation = field.annotation
+        inner = typing.get_args(annotation)[0] if typing.get_origin(annotation) is list else annotation
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            yield from _field_paths(inner, f"{path}.")
 
 
 def load_settings(

@@ -122,9 +122,26 @@ def _describe(error: ErrorDetails, known_keys: list[str]) -> tuple[str, str]:
     if isinstance(cause, ValueError):  # a plain validator complaint: pydantic's msg adds "Value error, "
         return dotted(loc), str(cause)
     if error["type"] == "extra_forbidden":
-        close = difflib.get_close_matches(str(loc[-1]), known_keys, n=1)
-        return dotted(loc), "unknown key" + (f" (did you mean {close[0]}?)" if close else "")
+        hint = _suggestion(loc, known_keys)
+        return dotted(loc), "unknown key" + (f" (did you mean {hint}?)" if hint else "")
     return dotted(loc), "required" if error["type"] == "missing" else error["msg"]
+
+
+def _suggestion(loc: tuple[str | int, ...], known_keys: list[str]) -> str | None:
+    """A key of the same section spelt alike (`known_hosts`), else the same key in the section it
+    belongs to (`paths.database` for a top-level `database`), else a dotted key spelt alike."""
+    name = str(loc[-1])
+    section = ".".join(str(part) for part in loc[:-1] if not isinstance(part, int))
+    siblings = [k.rsplit(".", 1)[-1] for k in known_keys if k.rpartition(".")[0] == section]
+    close = difflib.get_close_matches(name, siblings, n=1)
+    if close:
+        return close[0]
+    elsewhere = [k for k in known_keys if k.rsplit(".", 1)[-1] == name]
+    if elsewhere:
+        return " or ".join(elsewhere[:2])
+    leaves = {k.rsplit(".", 1)[-1]: k for k in known_keys}
+    close = difflib.get_close_matches(name, list(leaves), n=1)
+    return leaves[close[0]] if close else None
 
 
 def dotted(loc: tuple[str | int, ...]) -> str:
