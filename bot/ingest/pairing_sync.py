@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.db import outbox
+from bot.db import files, outbox
 from bot.db import rounds as dbrounds
 from bot.db.connection import SyncTx
 from bot.db.rounds import RoundRow, parse_played_at
@@ -58,6 +58,7 @@ class PairingContext:
     window: dt.timedelta
     now: float
     batch: BatchState
+    new_filename: str = ""  # the file whose import this is ("" for the wall-clock orphan sweep)
 
     def parse(self, stx: SyncTx, row: RoundRow) -> ParsedRound:
         """The parsed file of a stored round (only where no prepared value serves)."""
@@ -145,7 +146,7 @@ def store_round(
         round_id, server, v.filename, sha256, v.map, v.round_number, v.played_at, v.time_limit_raw,
         v.next_time_limit_raw, status, None, session_id, prepared.pairable, v.flags,
     )  # fmt: skip
-    sync_pairs(stx, PairingContext(server, round_id, window, now, batch), new_row)
+    sync_pairs(stx, PairingContext(server, round_id, window, now, batch, v.filename), new_row)
     return round_id
 
 
@@ -175,7 +176,25 @@ def sync_pairs(stx: SyncTx, ctx: PairingContext, new_row: RoundRow) -> None:
             _pair(stx, ctx, want, r2)
         else:
             _unpair(stx, ctx, r2, was_paired=r2.paired_round_id is not None)
+        _note_earlier_file(stx, ctx, r2, want)
     _sweep_pending(stx, ctx)
+
+
+def _note_earlier_file(stx: SyncTx, ctx: PairingContext, r2: RoundRow, r1: RoundRow | None) -> None:
+    """An already stored round 2 changed partner because of the new file: say so in its journey
+    (`statsbot explain`), and in its round 1's when that one was stored earlier too."""
+    cause = {"because_of": ctx.new_filename} if ctx.new_filename else {}
+    if r2.id != ctx.new_id:
+        if r1 is not None:
+            files.add_event_sync(
+                stx, ctx.server, r2.filename, "paired", {"round1": r1.filename, **cause}, ctx.now
+            )
+        else:
+            files.add_event_sync(stx, ctx.server, r2.filename, "unpaired", cause, ctx.now)
+    if r1 is not None and r1.id != ctx.new_id:
+        files.add_event_sync(
+            stx, ctx.server, r1.filename, "paired", {"round2": r2.filename, **cause}, ctx.now
+        )
 
 
 def _pair(stx: SyncTx, ctx: PairingContext, r1: RoundRow, r2: RoundRow) -> None:
@@ -251,6 +270,8 @@ def _store_unpaired(stx: SyncTx, ctx: PairingContext, r2: RoundRow, *, orphan: b
         player_count=fresh[0].player_count if fresh is not None else len(ctx.parse(stx, r2).players),
     )
     if orphan and r2.status != "orphan":
+        if r2.id != ctx.new_id:  # the new file's own import event already says where it ended
+            files.add_event_sync(stx, ctx.server, r2.filename, "orphaned", {"status": "orphan"}, ctx.now)
         r2p = ctx.parse(stx, r2)
         outbox.enqueue_sync(
             stx,

@@ -181,7 +181,12 @@ async def _sync_server(
         result.items.append(SyncItem(cfg.name, name, "import", outcome.state, outcome.error or ""))
         log.info("sync_imported", server=cfg.name, file=name, state=outcome.state, origin=origin)
     for name in restore:
-        result.items.append(await _restore(snap, source, local_stats, name))
+        item = await _restore(snap, source, local_stats, name)
+        result.items.append(item)
+        if item.outcome == "restored":  # the journey shows where the local copy came back from
+            detail = {"sha256": snap.rounds[name].sha256 if name in snap.rounds else None, "via": "sync"}
+            async with db.transaction() as tx:
+                await add_event(tx, cfg.name, name, "local_restored", detail, clock())
 
 
 async def _restore(snap: ServerSnapshot, source: StatsSource, local_stats: Path, name: str) -> SyncItem:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.db import ops_queries
 from bot.db.connection import Database
+from bot.db.files import events_for
 from bot.ops.diagnose import diagnose
 from bot.ops.drift import Kind, ServerReport
 from bot.ops.explain import explain
@@ -62,6 +63,9 @@ async def test_files_deleted_locally_are_harmless_and_restore_local_brings_them_
     assert all((world.local_dir / n).read_bytes() == (world.samples / n).read_bytes() for n in EVENING[:3])
     assert await _round_ids(world.db) == before  # nothing imported again
     assert (await _report(world)).differences == ()
+    restored = [e for e in await events_for(world.db, "main", EVENING[0]) if e.event == "local_restored"]
+    assert len(restored) == 1  # `statsbot explain` shows where the local copy came back from
+    assert restored[0].detail["via"] == "sync"
 
 
 async def test_registry_rows_deleted_by_hand_are_recorded_again_without_reimport(world: World) -> None:

@@ -153,6 +153,18 @@ async def test_explain_tells_the_journey(world: World) -> None:
     assert await explain(world.db, world.settings.paths.local_stats, "2030-01-01-000000-x-round-1.txt") == []
 
 
+async def test_explain_says_when_an_earlier_round_2_got_its_round_1(world: World) -> None:
+    world.put_remote(EVENING)
+    await world.import_([R2])  # the round 2 arrives first: stored raw, pending its round 1
+    await world.import_([R1])
+    events = [(e.event, e.detail) for e in await events_for(world.db, "main", R2)]
+    assert ("paired", {"round1": R1, "because_of": R1}) in events
+    [journey] = await explain(world.db, world.settings.paths.local_stats, R2)
+    paired_line = next(line for line in render_journey(journey).splitlines() if "  paired " in line)
+    assert R1 in paired_line
+    assert (await _round(world.db, R2)).status == "paired"
+
+
 def test_file_argument_may_be_a_local_path(tmp_path: Path) -> None:
     root = tmp_path / "local_stats"
     assert split_file_argument(str(root / "main" / "a.txt.gz"), root) == ("a.txt", "main")
