@@ -103,6 +103,38 @@ async def test_link_then_stats_without_a_name_then_unlink(
     assert "not linked" in answer(fake)["content"]
 
 
+def _member_option(user_id: int, username: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A USER option naming another guild member, and the `resolved` block Discord sends with it."""
+    user = {"id": str(user_id), "username": username, "global_name": None, "discriminator": "0",
+            "avatar": None, "bot": False}  # fmt: skip
+    member = {"roles": [], "joined_at": "2025-01-01T00:00:00+00:00", "deaf": False, "mute": False,
+              "flags": 0, "permissions": "0", "nick": None}  # fmt: skip
+    resolved = {"users": {str(user_id): user}, "members": {str(user_id): member}}
+    return option("member", str(user_id), kind=6), resolved
+
+
+async def test_stats_of_another_linked_member(
+    bot_with_data: StatsBot, fake: FakeDiscord, db: Database
+) -> None:
+    players = await chat_queries.search_players(db, "")
+    guid, name = players[-1]
+    await chat_queries.link_member(db, 88, guid, now=0)  # bob linked himself earlier
+    member, resolved = _member_option(88, "bob")
+    await dispatch(bot_with_data, payload("stats", [member], resolved=resolved))
+    assert followups(fake)[-1].json["embeds"][0]["title"] == name
+    assert await chat_queries.linked_guid(db, MEMBER_ID) is None  # the caller's own link is not involved
+
+
+async def test_stats_of_a_member_who_is_not_linked_says_who(
+    bot_with_data: StatsBot, fake: FakeDiscord
+) -> None:
+    member, resolved = _member_option(89, "carol")
+    await dispatch(bot_with_data, payload("stats", [member], resolved=resolved))
+    reply = callbacks(fake)[-1].json
+    assert reply["data"]["flags"] & 64  # ephemeral: only the caller sees it
+    assert "carol is not linked to a player" in reply["data"]["content"]
+
+
 async def test_leaderboard_ranks_by_metric(bot_with_data: StatsBot, fake: FakeDiscord, db: Database) -> None:
     await dispatch(
         bot_with_data, payload("leaderboard", [option("metric", "kills"), option("min_rounds", 3, 4)])
