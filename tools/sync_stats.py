@@ -13,7 +13,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python tools/sync_stats.py`: make `bot` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.commands.ops import cmd_sync, parse_date
+from bot.commands.common import parse_date
+from bot.commands.ops import cmd_sync
 from tools._common import parser, run
 
 

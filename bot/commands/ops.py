@@ -1,33 +1,26 @@
-"""Operations commands: diagnose, sync, registry check|repair, reprocess, explain, retention, health, db."""
+"""Operations commands on files: diagnose, sync, registry check|repair, reprocess, explain."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import datetime as dt
-import json
-import sqlite3
 import sys
-from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any
 
-from bot.cli import default_config_path
-from bot.config import Settings, load_settings
-from bot.db.connection import Database
-from bot.errors import DatabaseError
-from bot.log import configure_logging
+from bot.commands.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    err,
+    load,
+    open_db,
+    out,
+    parse_date,
+    print_json,
+    run_async,
+    usage,
+)
 
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-
-
-def parse_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+__all__ = ["cmd_diagnose", "cmd_registry", "cmd_sync", "register"]
 
 
 def register(subparsers: Any) -> None:
@@ -51,7 +44,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_sync)
 
     reg = subparsers.add_parser("registry", help="registry drift: check | repair [--apply]")
-    reg.set_defaults(handler=lambda _a: _usage(reg))
+    reg.set_defaults(handler=lambda _a: usage(reg))
     sub = reg.add_subparsers(dest="registry_command", metavar="SUBCOMMAND")
     for name, text in (
         ("check", "list the drift (read-only)"),
@@ -83,78 +76,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_explain)
 
-    p = subparsers.add_parser("retention", help="apply the [retention] policy once")
-    p.add_argument("--dry-run", action="store_true", help="report what would be compressed/deleted")
-    p.set_defaults(handler=_retention)
-
-    p = subparsers.add_parser("health", help="print the health checks; exit 1 when unhealthy")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=_health)
-
-    db = subparsers.add_parser("db", help="database: check | backup")
-    db.set_defaults(handler=lambda _a: _usage(db))
-    sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND")
-    sub.add_parser("check", help="full integrity check").set_defaults(handler=_db_check)
-    b = sub.add_parser("backup", help="online backup into [backup] dir, keeping the newest N")
-    b.add_argument("--dest", type=Path, help="folder (default: [backup] dir, else data_dir/backups)")
-    b.set_defaults(handler=_db_backup)
-
-
-def out(text: str) -> None:
-    """A line of command output (stdout)."""
-    sys.stdout.write(text + "\n")
-
-
-def err(text: str) -> None:
-    """A line of diagnostics (stderr)."""
-    sys.stderr.write(text + "\n")
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return EXIT_USAGE
-
-
-def load(args: argparse.Namespace) -> Settings:
-    """Settings for an ops command: the default config path may be absent, an explicit one must exist."""
-    path = Path(args.config)
-    settings = load_settings(path, require_file=path.is_file() or path != default_config_path())
-    configure_logging(
-        "WARNING" if settings.log.level in ("DEBUG", "INFO") else settings.log.level, settings.log.json
-    )
-    return settings
-
-
-def run_async(body: Callable[[], Coroutine[Any, Any, int]]) -> int:
-    """Run a command body; a database that cannot be opened or fails mid-command is reported, exit 1."""
-    try:
-        return asyncio.run(body())
-    except DatabaseError as exc:
-        err(f"statsbot: {exc}")
-        if "already running" in str(exc):
-            err("statsbot: stop the daemon first (this command writes to the database)")
-        return EXIT_FAILURE
-    except sqlite3.Error as exc:
-        # Unexpected (a constraint a hand edit broke, a damaged page): one line, not a traceback.
-        err(
-            f"statsbot: database error: {type(exc).__name__}: {exc} — run `statsbot db check`; "
-            "`statsbot registry repair --apply` removes rows orphaned by hand deletes"
-        )
-        return EXIT_FAILURE
-
-
-async def open_db(settings: Settings, *, write: bool) -> Database:
-    # Read-only commands run beside the daemon (WAL readers); writers take the single-instance lock.
-    path = settings.paths.db_path
-    if not write and not await asyncio.to_thread(path.exists):
-        # Never create an empty database just to read it: a wrong --config or working directory.
-        raise DatabaseError(f"no database at {path} (check --config and the working directory)")
-    return await Database.open(path, lock=write)
-
-
-def _print_json(value: object) -> None:
-    out(json.dumps(value, indent=2, sort_keys=False, default=str))
-
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
     from bot.ops.diagnose import diagnose
@@ -166,7 +87,7 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
         async with await open_db(settings, write=False) as db:
             report = await diagnose(db, settings, server=args.server, remote=not args.no_remote)
         if args.json:
-            _print_json(report_to_json(report))
+            print_json(report_to_json(report))
         else:
             sys.stdout.write(render_text(report))
         return EXIT_OK if report.healthy else EXIT_FAILURE
@@ -268,79 +189,11 @@ def _explain(args: argparse.Namespace) -> int:
         async with await open_db(settings, write=False) as db:
             journeys = await explain(db, settings.paths.local_stats, name, server)
         if args.json:
-            _print_json([journey_to_json(j) for j in journeys])
+            print_json([journey_to_json(j) for j in journeys])
         else:
             out(
                 "\n\n".join(render_journey(j) for j in journeys) or f"{name}: statsbot knows nothing about it"
             )
         return EXIT_OK if journeys else EXIT_FAILURE
-
-    return run_async(body)
-
-
-def _retention(args: argparse.Namespace) -> int:
-    from bot.ops.retention import run_retention
-
-    settings = load(args)
-
-    async def body() -> int:
-        async with await open_db(settings, write=not args.dry_run) as db:
-            result = await run_retention(db, settings, dry_run=args.dry_run)
-        sys.stdout.write(result.render())
-        return EXIT_OK if result.ok else EXIT_FAILURE
-
-    return run_async(body)
-
-
-def _health(args: argparse.Namespace) -> int:
-    from bot.ops.health import check_health
-
-    settings = load(args)
-
-    async def body() -> int:
-        async with await open_db(settings, write=False) as db:
-            report = await check_health(db, settings)
-        if args.json:
-            _print_json(report.to_json())
-        else:
-            sys.stdout.write(report.render())
-        return EXIT_OK if report.healthy else EXIT_FAILURE
-
-    return run_async(body)
-
-
-def _db_check(args: argparse.Namespace) -> int:
-    from bot.ops.dbtools import check_database, missing_message
-
-    settings = load(args)
-    path = settings.paths.db_path
-    if not path.exists():
-        err(f"statsbot: {missing_message(path)}")
-        return EXIT_FAILURE
-    try:
-        result = asyncio.run(check_database(path))
-    except sqlite3.Error as exc:  # damage integrity_check itself trips over
-        err(f"statsbot: {path}: {type(exc).__name__}: {exc}: BAD — restore the newest backup")
-        return EXIT_FAILURE
-    for message in result.messages:
-        out(message)
-    out(
-        f"{result.path}: {result.size_bytes} bytes, WAL {result.wal_bytes} bytes: "
-        + ("OK" if result.ok else "BAD")
-    )
-    return EXIT_OK if result.ok else EXIT_FAILURE
-
-
-def _db_backup(args: argparse.Namespace) -> int:
-    from bot.ops.dbtools import backup_database
-
-    settings = load(args)
-    folder = args.dest or settings.backup_dir
-
-    async def body() -> int:
-        async with await open_db(settings, write=False) as db:
-            dest = await backup_database(db, folder, keep=settings.backup.keep)
-        out(f"backup written: {dest}")
-        return EXIT_OK
 
     return run_async(body)

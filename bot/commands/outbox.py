@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 from typing import Any
 
-from bot.commands.ops import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, err, load, out, run_async
+from bot.commands.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, err, load, out, run_async
 from bot.db.connection import Database
 from bot.errors import DatabaseError
 
