@@ -181,20 +181,18 @@ def sync_pairs(stx: SyncTx, ctx: PairingContext, new_row: RoundRow) -> None:
 
 
 def _note_earlier_file(stx: SyncTx, ctx: PairingContext, r2: RoundRow, r1: RoundRow | None) -> None:
-    """An already stored round 2 changed partner because of the new file: say so in its journey
-    (`statsbot explain`), and in its round 1's when that one was stored earlier too."""
+    """A round 2 stored earlier changed partner because of the new file: its values changed (raw ⇄
+    round-2-only), so its journey (`statsbot explain`) says when and why. A round 1's own values never
+    change with its pairing: its round row shows the partner."""
+    if r2.id == ctx.new_id:
+        return
     cause = {"because_of": ctx.new_filename} if ctx.new_filename else {}
-    if r2.id != ctx.new_id:
-        if r1 is not None:
-            files.add_event_sync(
-                stx, ctx.server, r2.filename, "paired", {"round1": r1.filename, **cause}, ctx.now
-            )
-        else:
-            files.add_event_sync(stx, ctx.server, r2.filename, "unpaired", cause, ctx.now)
-    if r1 is not None and r1.id != ctx.new_id:
+    if r1 is not None:
         files.add_event_sync(
-            stx, ctx.server, r1.filename, "paired", {"round2": r2.filename, **cause}, ctx.now
+            stx, ctx.server, r2.filename, "paired", {"round1": r1.filename, **cause}, ctx.now
         )
+    else:
+        files.add_event_sync(stx, ctx.server, r2.filename, "unpaired", cause, ctx.now)
 
 
 def _pair(stx: SyncTx, ctx: PairingContext, r1: RoundRow, r2: RoundRow) -> None:
@@ -271,7 +269,11 @@ def _store_unpaired(stx: SyncTx, ctx: PairingContext, r2: RoundRow, *, orphan: b
     )
     if orphan and r2.status != "orphan":
         if r2.id != ctx.new_id:  # the new file's own import event already says where it ended
-            files.add_event_sync(stx, ctx.server, r2.filename, "orphaned", {"status": "orphan"}, ctx.now)
+            # A later file showed its round 1 cannot come any more (or, without one, the wall clock did).
+            cause = (
+                {"because_of": ctx.new_filename} if ctx.new_filename else {"because_of": "pending too long"}
+            )
+            files.add_event_sync(stx, ctx.server, r2.filename, "orphaned", cause, ctx.now)
         r2p = ctx.parse(stx, r2)
         outbox.enqueue_sync(
             stx,

@@ -165,6 +165,15 @@ async def test_explain_says_when_an_earlier_round_2_got_its_round_1(world: World
     assert (await _round(world.db, R2)).status == "paired"
 
 
+async def test_explain_says_why_a_pending_round_2_became_an_orphan(world: World) -> None:
+    world.put_remote([R2, LATER[0]])
+    await world.import_([R2])  # pending its round 1
+    await world.import_([LATER[0]])  # a later round 1: R2's own round 1 cannot come any more
+    assert (await _round(world.db, R2)).status == "orphan"
+    events = [(e.event, e.detail) for e in await events_for(world.db, "main", R2)]
+    assert ("orphaned", {"because_of": LATER[0]}) in events
+
+
 def test_file_argument_may_be_a_local_path(tmp_path: Path) -> None:
     root = tmp_path / "local_stats"
     assert split_file_argument(str(root / "main" / "a.txt.gz"), root) == ("a.txt", "main")
