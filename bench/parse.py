@@ -28,19 +28,21 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `bot` importa
 
 from bench.samples import replicate, write_files
 from bot.stats.differential import round2_only
-from bot.stats.model import ParsedRound
+from bot.stats.model import ParsedRound, StatsFileName
 from bot.stats.names import parse_filename
 from bot.stats.pairing import pair_rounds, round_ref
-from bot.stats.parser import parse_round
+from bot.stats.parser import parse_named_round, parse_round
 from bot.stats.stream import settle_in_order
 
 
 def full_pass(paths: list[Path]) -> int:
     """What `statsbot parse` does before printing: the files in pairing order (from their names),
     parsed and paired as they come, every paired round 2 differenced (bot/stats/stream.py)."""
-    ordered = sorted(paths, key=_pairing_order)
+    named = sorted(((parse_filename(path.name), path) for path in paths), key=_pairing_order)
     pairs = 0
-    for settled in settle_in_order((path, parse_round(path.name, path.read_bytes())) for path in ordered):
+    for settled in settle_in_order(
+        (path, parse_named_round(name, path.read_bytes())) for name, path in named
+    ):
         pairs += settled.shown is not settled.parsed  # a paired round 2, shown round-2-only
     return pairs
 
@@ -56,8 +58,8 @@ def held_pass(paths: list[Path]) -> int:
     return len(pairing.pairs)
 
 
-def _pairing_order(path: Path) -> tuple[dt.datetime, int, str]:
-    name = parse_filename(path.name)
+def _pairing_order(named: tuple[StatsFileName, Path]) -> tuple[dt.datetime, int, str]:
+    name = named[0]
     return name.played_at, name.round_number, name.filename
 
 

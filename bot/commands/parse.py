@@ -16,7 +16,7 @@ from bot.stats.jsonout import round_json
 from bot.stats.model import FileKind, ParsedRound, StatsFileName
 from bot.stats.names import parse_filename
 from bot.stats.outcome import match_outcome, round_result
-from bot.stats.parser import parse_endstats, parse_round
+from bot.stats.parser import parse_endstats, parse_named_round
 from bot.stats.stream import settle_in_order
 from bot.stats.times import format_mss
 
@@ -99,7 +99,7 @@ def _read_and_parse(item: _Input) -> ParsedRound | str | _CompanionError | None:
             return None
         if item.name.kind is FileKind.WEAPON_STATS:
             return None  # disabled in every known mod generation (§2): nothing to validate against
-        return parse_round(item.name.filename, data)
+        return parse_named_round(item.name, data)
     except ParseError as exc:
         return str(exc)
 

@@ -13,16 +13,22 @@ from bot.stats.player_lines import read_players
 from bot.stats.text import decode, split_lines, text_field
 from bot.stats.times import parse_duration_ms, parse_time
 
-__all__ = ["parse_endstats", "parse_round"]
+__all__ = ["parse_endstats", "parse_named_round", "parse_round"]
 
 _INCOMPLETE = " (file has no final newline: possibly still being written)"
 
 
 def parse_round(filename: str, data: bytes) -> ParsedRound:
     """Parse and validate one stats file; ParseError (IncompleteFileError when cut short) otherwise."""
-    name = parse_filename(filename)
+    return parse_named_round(parse_filename(filename), data)
+
+
+def parse_named_round(name: StatsFileName, data: bytes) -> ParsedRound:
+    """`parse_round` for a file whose name is already parsed (a batch orders files by name first)."""
     if name.kind is not FileKind.STATS:
-        raise ParseError(filename, 0, "filename", f"a {name.kind.value} companion file, not a stats file")
+        raise ParseError(
+            name.filename, 0, "filename", f"a {name.kind.value} companion file, not a stats file"
+        )
     lines, complete = split_lines(decode(data))
     last = len(lines)
     try:
