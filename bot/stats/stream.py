@@ -39,9 +39,9 @@ class _Waiting(Generic[T]):
 
     def release(self) -> Settled[T]:
         parsed, partner = self.parsed, self.partner
-        paired_r2 = parsed is not None and partner is not None and parsed.header.round_number == 2
-        shown = round2_only(partner, parsed) if paired_r2 and partner and parsed else parsed
-        return Settled(self.item, parsed, partner, shown)
+        if parsed is not None and partner is not None and parsed.header.round_number == 2:
+            return Settled(self.item, parsed, partner, round2_only(partner, parsed))
+        return Settled(self.item, parsed, partner, parsed)
 
 
 def settle_in_order(
