@@ -18,9 +18,10 @@ _NUMBER_RE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """One extras generation, prepared for the hot path: fields are picked by type with
-    `itemgetter` and converted with one `map(int, ...)` and one `map(float, ...)`, then written
-    into a copy of `template`, whose key order is the generation's field order."""
+    """One extras generation, prepared for the hot paths. `parse_extras` picks fields by type with
+    `itemgetter`, converts them with one `map(int, ...)` and one `map(float, ...)` and writes them
+    into a copy of `template`, whose key order is the generation's field order; the bulk road of
+    player_lines checks already converted numbers against `types` and bounds `float_values`."""
 
     names: tuple[str, ...]
     template: dict[str, int | float]
@@ -64,7 +65,9 @@ def parse_extras(filename: str, line_no: int, text: str, chars_ok: bool) -> dict
     fields = text.split("\t")
     generation = _GENERATIONS.get(len(fields))
     if generation is None:
-        raise _field_count_error(filename, line_no, len(fields))
+        raise ParseError(
+            filename, line_no, "player.extras", f"{len(fields)} fields, expected 33, 36, 37 or 38"
+        )
     names = generation.names
     if not chars_ok:
         raise _bad_extra(filename, line_no, fields, names)
@@ -90,10 +93,6 @@ def parse_extras(filename: str, line_no: int, text: str, chars_ok: bool) -> dict
 def extras_layout(count: int) -> Layout | None:
     """The layout of the generation with `count` fields (§8.1), None for an unknown count."""
     return _GENERATIONS.get(count)
-
-
-def _field_count_error(filename: str, line_no: int, count: int) -> ParseError:
-    return ParseError(filename, line_no, "player.extras", f"{count} fields, expected 33, 36, 37 or 38")
 
 
 def _bad_extra(filename: str, line_no: int, fields: list[str], names: tuple[str, ...]) -> ParseError:
