@@ -124,18 +124,12 @@ def _parse_and_print(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for settled in settle_in_order((r, r[1] if isinstance(r[1], ParsedRound) else None) for r in results):
         item, result = settled.item
         filename = item.name.filename if item.name else item.path.name
-        error = (
-            result.text
-            if isinstance(result, _CompanionError)
-            else result
-            if isinstance(result, str)
-            else None
-        )
         if isinstance(result, _CompanionError) and args.json:
             # Companions are not listed in the JSON contract: a note, not a failure.
             err.write(f"note: companion not valid, not listed: {result.text}\n")
-        elif error is not None:
+        elif isinstance(result, _CompanionError | str):
             failed = True
+            error = result.text if isinstance(result, _CompanionError) else result
             if args.json:
                 out.write(json.dumps({"file": filename, "error": error}) + "\n")
             else:
