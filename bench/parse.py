@@ -68,6 +68,11 @@ def parse_pass(paths: list[Path]) -> int:
     return sum(len(parse_round(path.name, path.read_bytes()).players) for path in paths)
 
 
+def read_pass(paths: list[Path]) -> int:
+    """Reading the files alone: a cost every pass (the floor too) pays."""
+    return sum(len(path.read_bytes()) for path in paths)
+
+
 def floor_pass(paths: list[Path]) -> int:
     """Read, split, convert every number: no validation, no records, no pairing."""
     numbers = 0
@@ -111,6 +116,30 @@ def best_rate(run: Callable[[list[Path]], int], paths: list[Path], repeat: int) 
     return len(paths) / best, best_gc / best
 
 
+def part_costs(paths: list[Path], repeat: int) -> dict[str, float]:
+    """µs per file (averaged over all files) of the pieces of the full pass, each timed on its own:
+    pairing and the differential run over rounds already parsed and held in memory."""
+    rounds = {path.name: parse_round(path.name, path.read_bytes()) for path in paths}
+    pairing = pair_rounds(round_ref(r) for r in rounds.values())
+    pairs = [(rounds[r1], rounds[r2]) for r2, r1 in pairing.pairs.items()]
+
+    def pairing_pass(_paths: list[Path]) -> int:
+        return len(pair_rounds(round_ref(r) for r in rounds.values()).pairs)
+
+    def differential_pass(_paths: list[Path]) -> int:
+        return sum(len(round2_only(r1, r2).players) for r1, r2 in pairs)
+
+    passes: dict[str, Callable[[list[Path]], int]] = {
+        "reading the file": read_pass,
+        "bare floor": floor_pass,
+        "parse only, results dropped": parse_pass,
+        "round_ref + pair_rounds": pairing_pass,
+        "round2_only over every pair": differential_pass,
+        "full pass": full_pass,
+    }
+    return {label: 1e6 / best_rate(run, paths, repeat)[0] for label, run in passes.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=6100, help="distinct files made from the samples")
@@ -123,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         floor_pass(paths)
         full, full_gc = best_rate(full_pass, paths, args.repeat)
         held, held_gc = best_rate(held_pass, paths, args.repeat)
+        parts = part_costs(paths, args.repeat)
         parse_only, parse_gc = best_rate(parse_pass, paths, args.repeat)
         floor, floor_gc = best_rate(floor_pass, paths, args.repeat)
     version = sys.version.split()[0]
@@ -133,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"parse only:                       {parse_only:8.0f}   {parse_gc:5.0%}")
     print(f"bare floor (read, split, int):    {floor:8.0f}   {floor_gc:5.0%}")
     print(f"ratio floor / full pass:          {floor / full:8.2f}x")
+    print("µs per file, each part timed on its own:")
+    for label, micros in parts.items():
+        print(f"  {label + ':':<32} {micros:8.1f}")
     return 0
 
 
