@@ -57,6 +57,10 @@ class HostKeyError(SourceUnavailable):
     """The server's host key is unknown or changed: refused, never accepted silently."""
 
 
+class RemoteDirMissing(SourceError):
+    """The server answered, but the configured remote_dir does not exist there (a configuration problem)."""
+
+
 class RemoteFileChanged(SourceError):
     """A remote file changed or vanished during download; the partial copy was discarded."""
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bot.db.connection import Database, Reader, SyncTx, as_async
+from bot.db.connection import Reader, SyncTx, as_async
 
 STATES: Final = ("seen", "downloaded", "imported", "failed", "quarantined", "duplicate", "ignored")
 # States after which a file is not looked at again (unless its size/mtime change, for quarantined).
@@ -280,20 +280,3 @@ def imported_by_shas_sync(stx: SyncTx, hashes: Iterable[str]) -> dict[str, Impor
         (json.dumps(wanted),),
     )
     return {r[0]: ImportedContent(r[1], r[2], int(r[3])) for r in rows}
-
-
-async def repair_imported(db: Database, server: str, filename: str, *, now: float) -> int | None:
-    """Registry layer 4: a round exists for the file but its registry row is missing or not 'imported'.
-
-    Sets the row to 'imported' (with the round's hash) and records a 'repaired' event; returns the
-    round id, or None when no round exists for the file.
-    """
-    async with db.transaction() as tx:
-        r = await tx.fetchone(
-            "SELECT id, sha256 FROM rounds WHERE server = ? AND filename = ?", (server, filename)
-        )
-        if r is None:
-            return None
-        await set_state(tx, server, filename, "imported", now=now, sha256=r[1], round_id=int(r[0]))
-        await add_event(tx, server, filename, "repaired", {"round_id": int(r[0])}, now)
-        return int(r[0])

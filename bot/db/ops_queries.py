@@ -28,6 +28,8 @@ class RegistryRow:
     updated_at: float
     next_attempt_at: float | None = None
     first_seen_at: float = 0.0
+    remote_gone_at: float | None = None
+    remote_gone_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +67,7 @@ class OutboxRef:
 
 _REG_COLUMNS = (
     "server, filename, state, size, mtime, sha256, attempts, last_error, round_id, updated_at, "
-    "next_attempt_at, first_seen_at"
+    "next_attempt_at, first_seen_at, remote_gone_at, remote_gone_by"
 )
 _OUTBOX_REF_COLUMNS = "id, kind, channel, state, attempts, last_error, message_id, created_at, sent_at"
 _ROUND_COLUMNS = (

@@ -184,7 +184,7 @@ class Poller:
                 self._last_full = started
             result.listed = True
             result.entries = len(entries)
-            plan = await self._registry.plan(self._accept(entries), now=self._wall())
+            plan = await self._registry.plan(self._accept(entries), now=self._wall(), complete=True)
             self._waiting = plan.waiting
         else:
             plan = await self._registry.plan(await self._stat_pending(), now=self._wall())

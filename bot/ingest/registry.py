@@ -11,12 +11,15 @@ from pathlib import Path
 import structlog
 
 from bot.db import files as dbfiles
+from bot.db import remote_files
 from bot.db.connection import Database
 from bot.ingest.source import RemoteEntry
 
 log = structlog.get_logger(__name__)
 
 FINAL_STATES = frozenset(dbfiles.FINAL_STATES)
+# Files whose content is in the database: when the server stops listing one, the registry records it.
+ON_SERVER_STATES = frozenset({"imported", "duplicate"})
 
 # (size, mtime, state) of a file whose state is final; the memory layer.
 FinalKey = tuple[int | None, int | None, str]
@@ -43,6 +46,8 @@ class Plan:
     table: int = 0
     rounds: int = 0
     new: int = 0
+    gone: int = 0  # recorded as no longer on the server (complete listings only)
+    back: int = 0  # recorded gone before, listed again
 
     def counts(self) -> dict[str, int]:
         return {
@@ -51,6 +56,8 @@ class Plan:
             "table": self.table,
             "rounds": self.rounds,
             "new": self.new,
+            "gone": self.gone,
+            "back": self.back,
         }
 
 
@@ -94,6 +101,8 @@ class Registry:
         self._local_dir = local_dir
         self._memory = memory
         self._final = memory.for_server(server)
+        self._gone: dict[str, str] | None = None  # name -> remote_gone_by; loaded at the first listing
+        self._elsewhere: set[str] = set()  # final, never seen on the server (`statsbot import` of a folder)
 
     @property
     def memory(self) -> MemoryCache:
@@ -121,9 +130,16 @@ class Registry:
             return None
         return path if st.st_size == size else None
 
-    async def plan(self, entries: Iterable[RemoteEntry], *, now: float) -> Plan:
+    async def plan(self, entries: Iterable[RemoteEntry], *, now: float, complete: bool = False) -> Plan:
         """Classify listed entries (names already validated). `now` is wall-clock epoch seconds,
-        compared only with next_attempt_at values this process wrote itself."""
+        compared only with next_attempt_at values this process wrote itself.
+
+        `complete`: the entries are a whole, successful listing of the folder. Then files whose content
+        is in the database and that the server no longer lists are recorded gone (and files listed again
+        cleared), in the same transaction as the listing's new rows. A listing with no file at all is
+        never taken for "everything was deleted" (a wrong or unmounted folder).
+        """
+        entries = list(entries)
         plan = Plan()
         rest: list[RemoteEntry] = []
         for entry in entries:
@@ -131,7 +147,8 @@ class Registry:
                 plan.memory += 1
             else:
                 rest.append(entry)
-        if not rest:
+        gone, back = await self._deletions(entries) if complete and entries else ({}, [])
+        if not rest and not gone and not back:
             self._log(plan)
             return plan
         # Layer 3 in ONE batched query for everything the memory layer did not settle.
@@ -149,22 +166,65 @@ class Registry:
         new_entries: list[RemoteEntry] = []
         repaired: list[RemoteEntry] = []
         for entry in unknown:
-            if entry.name not in with_round:
-                new_entries.append(entry)
-            elif await dbfiles.repair_imported(self._db, self._server, entry.name, now=now) is not None:
+            if entry.name in with_round and await self._repair(entry, now):
                 repaired.append(entry)
-                self._memory.set(self._server, entry.name, entry.size, entry.mtime, "imported")
-                log.warning("registry_repaired", server=self._server, file=entry.name)
-        if new_entries:
+            else:
+                # No round, or the server's file differs from the imported content: a new file to the
+                # settle gate; the importer then keeps the round and quarantines the new version.
+                new_entries.append(entry)
+        if new_entries or gone or back:
             async with self._db.transaction() as tx:
                 seen = [(e.name, e.size, e.mtime) for e in new_entries]
                 await dbfiles.record_seen(tx, self._server, seen, now)
+                plan.gone = await remote_files.mark_gone(tx, self._server, gone, now)
+                plan.back = await remote_files.mark_back(tx, self._server, back, now)
+            self._note_deletions(gone, back)
         plan.rounds = len(repaired)
         plan.new = len(new_entries)
         for entry in new_entries:
             plan.settle.append(self._candidate(plan, entry))
         self._log(plan)
         return plan
+
+    async def _repair(self, entry: RemoteEntry, now: float) -> bool:
+        """Layer 4 repair, complete (size, mtime, sha256) or not at all when the server's file differs."""
+        async with self._db.transaction() as tx:
+            round_id = await remote_files.repair_from_round(
+                tx, self._server, entry.name, size=entry.size, mtime=entry.mtime, now=now
+            )
+        if round_id is None:
+            log.warning("imported_file_differs_on_server", server=self._server, file=entry.name)
+            return False
+        self._memory.set(self._server, entry.name, entry.size, entry.mtime, "imported")
+        log.warning("registry_repaired", server=self._server, file=entry.name, round_id=round_id)
+        return True
+
+    async def _deletions(self, entries: list[RemoteEntry]) -> tuple[dict[str, str], list[str]]:
+        """(files to record gone -> 'server', files listed again) for a complete listing. No query unless
+        something changed, except once per process: the rows already recorded gone."""
+        if self._gone is None:
+            self._gone = await remote_files.gone_names(self._db, self._server)
+        listed = {e.name for e in entries}
+        back = [n for n in self._gone if n in listed]
+        skip = listed | self._gone.keys() | self._elsewhere
+        missing = [n for n, key in self._final.items() if key[2] in ON_SERVER_STATES and n not in skip]
+        if not missing:
+            return {}, back
+        # Only files the daemon ever saw there can be gone from it: a folder imported with `statsbot import`
+        # holds files the server may never have had (remembered, so they cost this query once).
+        known = await remote_files.came_from_server(self._db, self._server, missing)
+        self._elsewhere.update(n for n in missing if n not in known)
+        return {n: "server" for n in missing if n in known}, back
+
+    def _note_deletions(self, gone: Mapping[str, str], back: Iterable[str]) -> None:
+        assert self._gone is not None or not (gone or back)
+        if self._gone is None:
+            return
+        self._gone.update(gone)
+        for name in back:
+            self._gone.pop(name, None)
+        if gone:
+            log.warning("remote_files_gone", server=self._server, files=len(gone), first=min(gone))
 
     def _decide_by_row(self, plan: Plan, entry: RemoteEntry, row: dbfiles.FileRow, now: float) -> None:
         plan.table += 1

@@ -14,7 +14,7 @@ from typing import TypeVar, cast
 import asyncssh
 import structlog
 
-from bot.errors import RemoteFileChanged, SourceError, SourceUnavailable
+from bot.errors import RemoteDirMissing, RemoteFileChanged, SourceError, SourceUnavailable
 from bot.ingest.files import CHUNK_BYTES, FileTooLarge, PartFile, UnsafeName, unsafe_relpath_reason
 from bot.ingest.source import Downloaded, RemoteEntry
 from bot.ingest.ssh_connect import Backoff, Session, SshParams, describe, open_session
@@ -261,7 +261,7 @@ class SshSource:
 
     def _no_dir(self) -> SourceError:
         # Not a vanished file (RemoteFileChanged): a server or configuration problem worth an alert.
-        return SourceError(self.server, f"remote_dir {self._p.remote_dir} not found on {self._p.host}")
+        return RemoteDirMissing(self.server, f"remote_dir {self._p.remote_dir} not found on {self._p.host}")
 
     async def _lstat_file(self, session: Session, path: bytes, name: str) -> asyncssh.SFTPAttrs:
         try:

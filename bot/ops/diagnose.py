@@ -13,9 +13,9 @@ from pathlib import Path
 import structlog
 
 from bot.config import ServerConfig, Settings
-from bot.db import ops_queries, status
+from bot.db import ops_queries, remote_files, status
 from bot.db.connection import Reader
-from bot.errors import SourceError
+from bot.errors import RemoteDirMissing, SourceError
 from bot.factory import make_source
 from bot.ingest.source import StatsSource
 from bot.ops.drift import (
@@ -31,6 +31,7 @@ from bot.ops.drift import (
     compare,
     is_stats_name,
 )
+from bot.ops.drift_remote import CONTENT_KEPT
 
 log = structlog.get_logger(__name__)
 
@@ -70,39 +71,76 @@ def scan_local(folder: Path) -> dict[str, LocalFile]:
     return found
 
 
-async def list_remote(
-    source: StatsSource, limit_seconds: float
-) -> tuple[dict[str, RemoteFile] | None, str | None]:
-    """The server's files, or (None, reason) when it cannot be listed; never raises for a source failure."""
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A server's files, or why there are none: `files` None when the listing failed."""
+
+    files: dict[str, RemoteFile] | None
+    error: str | None = None
+    dir_missing: bool = False  # the server answered: the configured folder does not exist
+
+
+async def list_remote(source: StatsSource, limit_seconds: float) -> Listing:
+    """The server's files, or the reason it cannot be listed; never raises for a source failure."""
     try:
         async with asyncio.timeout(limit_seconds):
             entries = await source.list()
     except (SourceError, OSError, TimeoutError) as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
         log.warning("diagnose_remote_unavailable", server=source.server, error=reason)
-        return None, reason
-    return {e.name: RemoteFile(e.name, e.size, e.mtime) for e in entries if e.is_file}, None
+        return Listing(None, reason, isinstance(exc, RemoteDirMissing))
+    return Listing({e.name: RemoteFile(e.name, e.size, e.mtime) for e in entries if e.is_file})
 
 
 async def snapshot(
     db: Reader, server: str, *, local_root: Path, source: StatsSource | None, limit_seconds: float = 30.0
 ) -> ServerSnapshot:
     """Read the four locations of one server. `source` None: the server is not configured (remote unknown)."""
-    remote: dict[str, RemoteFile] | None = None
-    error: str | None = NOT_CONFIGURED
+    listing = Listing(None, NOT_CONFIGURED)
     if source is not None:
-        remote, error = await list_remote(source, limit_seconds)
+        listing = await list_remote(source, limit_seconds)
+    remote = listing.files
     local = await asyncio.to_thread(scan_local, local_root / server)
-    registry = {
-        r.filename: RegistryEntry(
-            r.filename, r.state, r.size, r.mtime, r.sha256, r.attempts, r.last_error, r.round_id, r.updated_at
+    registry = {r.filename: _entry(r) for r in await ops_queries.registry_rows(db, server)}
+    refs = await ops_queries.round_refs(db, server)
+    # Where the registry's size disagrees with the server's or the local copy's, the stored content says
+    # which side changed: its size is loaded for those few files only (a decompression each).
+    odd = [
+        r.filename
+        for r in refs
+        if (row := registry.get(r.filename)) is not None
+        and row.size is not None
+        and any(
+            other is not None and other != row.size
+            for other in (_size(remote, r.filename), _plain_size(local, r.filename))
         )
-        for r in await ops_queries.registry_rows(db, server)
-    }
-    rounds = {
-        r.filename: RoundEntry(r.id, r.filename, r.sha256) for r in await ops_queries.round_refs(db, server)
-    }
-    return ServerSnapshot(server, remote, local, registry, rounds, error)
+    ]
+    sizes = await remote_files.stored_sizes(db, server, odd)
+    rounds = {r.filename: RoundEntry(r.id, r.filename, r.sha256, sizes.get(r.filename)) for r in refs}
+    # Imported files the server does not list: were they ever there (deleted), or imported from a folder?
+    not_listed = [n for n, row in registry.items() if row.state in CONTENT_KEPT and n not in (remote or {})]
+    from_server = frozenset(await remote_files.came_from_server(db, server, not_listed) if remote else ())
+    return ServerSnapshot(
+        server, remote, local, registry, rounds, listing.error, from_server=from_server,
+        remote_dir_missing=listing.dir_missing,
+    )  # fmt: skip
+
+
+def _entry(r: ops_queries.RegistryRow) -> RegistryEntry:
+    return RegistryEntry(
+        r.filename, r.state, r.size, r.mtime, r.sha256, r.attempts, r.last_error, r.round_id, r.updated_at,
+        r.remote_gone_at, r.remote_gone_by,
+    )  # fmt: skip
+
+
+def _size(remote: dict[str, RemoteFile] | None, name: str) -> int | None:
+    entry = (remote or {}).get(name)
+    return None if entry is None else entry.size
+
+
+def _plain_size(local: dict[str, LocalFile], name: str) -> int | None:
+    copy = local.get(name)
+    return None if copy is None or copy.compressed else copy.size
 
 
 def servers_to_report(settings: Settings, known: Sequence[str], only: str | None) -> list[str]:
@@ -158,14 +196,14 @@ async def diagnose(
             if source is not None:
                 await source.close()
         if source is None and cfg is not None:
-            snap = ServerSnapshot(
-                snap.server, None, snap.local, snap.registry, snap.rounds,
-                NOT_CHECKED if cfg.enabled else DISABLED,
-            )  # fmt: skip
+            snap = dataclasses.replace(
+                snap, remote=None, remote_error=NOT_CHECKED if cfg.enabled else DISABLED
+            )
         if cfg is not None:
             snap = dataclasses.replace(
-                snap, last_poll_error=last_errors.get(name), address=(cfg.host, cfg.port)
-            )
+                snap, last_poll_error=last_errors.get(name), address=(cfg.host, cfg.port),
+                remote_dir=cfg.remote_dir, config_index=settings.servers.index(cfg),
+            )  # fmt: skip
         return compare(snap)
 
     # Servers are listed concurrently: one slow or unreachable server costs its timeout once, not per server.

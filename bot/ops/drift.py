@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
+from bot.ops.drift_remote import compare_remote
 from bot.ops.findings import (
     TITLES,
     Counts,
@@ -67,11 +68,17 @@ def registry_problem(row: RegistryEntry | None, rnd: RoundEntry) -> str | None:
         return "registry hash differs from the round's"
     if row.round_id != rnd.id:
         return f"registry points to round {row.round_id}"
+    if rnd.size is not None and row.size != rnd.size:
+        return f"registry size {row.size} differs from the imported content's {rnd.size} bytes"
     return None
 
 
 def compare(snap: ServerSnapshot) -> ServerReport:
-    """Compare the four locations of one server; every difference carries its files and a recommendation."""
+    """Compare the four locations of one server; every difference carries its files and a recommendation.
+
+    Each file is listed under one cause: a row whose state was set by hand over an imported round is a
+    wrong registry row, not also a failed or quarantined file.
+    """
     srv = snap.server
     reg, rounds, local = snap.registry, snap.rounds, snap.local
     found: list[Difference] = []
@@ -84,65 +91,22 @@ def compare(snap: ServerSnapshot) -> ServerReport:
 
     if snap.remote is None:
         found.append(remote_unknown(snap))
-    else:
-        valid = [n for n in snap.remote if is_stats_name(n)]
-        valid_set = set(valid)
-        rejected = [n for n in snap.remote if n not in valid_set]
-        unprocessed = [
-            n for n in valid if (n not in reg or reg[n].state in IN_PROGRESS_STATES) and n not in rounds
-        ]
-        imported = [n for n in valid if n in reg and reg[n].state == "imported"]
-        # A size change is a content change; an mtime alone changes when files are copied back or
-        # backfilled (cp, rsync without -t): same size is reported, not alarmed on.
-        changed = [n for n in imported if _size_changed(reg[n], snap.remote[n])]
-        touched = [
-            n
-            for n in imported
-            if n not in changed and reg[n].mtime is not None and reg[n].mtime != snap.remote[n].mtime
-        ]
+    elif not any(is_stats_name(n) for n in snap.remote):
         done = sum(1 for r in reg.values() if r.state == "imported")
-        if not valid and done:
+        if done:
+            key = f"servers[{'N' if snap.config_index is None else snap.config_index}].remote_dir"
             found.append(
                 make_difference(
                     Kind.REMOTE_EMPTY,
                     (),
                     matters=True,
                     recommendation=f"remote folder empty but {plural(done, 'file')} imported — wrong "
-                    f"remote_dir, or cleaned by hand? check remote_dir of {srv} in the config and the "
+                    f"remote_dir, or cleaned by hand? check `{key}` ({srv}) in the config and the "
                     "folder on the server (the imported data is safe in the database)",
                 )
             )
-        add(
-            Kind.REMOTE_UNPROCESSED,
-            unprocessed,
-            True,
-            f"{files_phrase(unprocessed)} on the server never processed{span(unprocessed)}: "
-            f"the running daemon picks them up; `statsbot sync --server {srv}` imports them now",
-        )
-        add(
-            Kind.CHANGED_AFTER_IMPORT,
-            changed,
-            True,
-            f"{files_phrase(changed)} changed on the server after import{span(changed)}: check them; "
-            f"`statsbot reprocess --server {srv} --source remote FILE` imports the new version",
-            {n: _changed_detail(reg[n], snap.remote[n]) for n in changed},
-        )
-        add(
-            Kind.MTIME_ONLY,
-            touched,
-            False,
-            f"{files_phrase(touched)} with a new modification time but the imported size{span(touched)}: "
-            "harmless (copied back or backfilled); the content is not re-checked — "
-            f"`statsbot reprocess --server {srv} --source remote FILE` if you suspect an edit",
-            {n: _changed_detail(reg[n], snap.remote[n]) for n in touched},
-        )
-        add(
-            Kind.REJECTED_NAMES,
-            rejected,
-            False,
-            f"{plural(len(rejected), 'other name')} on the server, not stats files: "
-            "never downloaded (harmless)",
-        )
+    remote_side = compare_remote(snap)
+    found += remote_side.differences
 
     no_round = [n for n, r in reg.items() if r.state == "imported" and n not in rounds]
     recoverable = [n for n in no_round if n in local or (snap.remote is not None and n in snap.remote)]
@@ -155,13 +119,16 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         f"`statsbot sync --server {srv}` "
         f"re-imports the {len(recoverable)} that still have a local or remote copy",
     )
-    wrong = [n for n, rnd in rounds.items() if registry_problem(reg.get(n), rnd) is not None]
+    problems = {n: registry_problem(reg.get(n), rnd) for n, rnd in rounds.items()}
+    wrong = {n: p for n, p in problems.items() if p is not None}
     add(
         Kind.ROUND_WITHOUT_REGISTRY,
-        wrong,
+        list(wrong),
         True,
         f"{plural(len(wrong), 'imported round')} without a correct registry row{span(wrong)}: "
-        "`statsbot registry repair --apply` records the registry rows (nothing is imported again)",
+        "`statsbot registry repair --apply` records the registry rows from the imported data "
+        "(nothing is imported again)",
+        wrong,
     )
     # Files the server still lists are already reported as never processed: list each file once.
     listed = snap.remote or {}
@@ -176,32 +143,36 @@ def compare(snap: ServerSnapshot) -> ServerReport:
     missing = [
         n
         for n, r in reg.items()
-        if r.state in DONE_STATES and n not in local and (r.state != "imported" or n in rounds)
+        if r.state in DONE_STATES
+        and n not in local
+        and n not in remote_side.elsewhere
+        and (r.state != "imported" or n in rounds)
     ]
     add(
         Kind.MISSING_LOCALLY,
         missing,
         False,
         f"{files_phrase(missing)} processed but missing locally{span(missing)}: harmless (the data is in the "
-        f"database); `statsbot sync --server {srv} --restore-local` brings back those still on the server",
+        f"database); `statsbot sync --server {srv} --restore-local` brings them back (downloaded from the "
+        "server, or written from the raw content stored with the round)",
     )
-    failed = [n for n, r in reg.items() if r.state == "failed"]
+    failed = [n for n, r in reg.items() if r.state == "failed" and n not in wrong]
     add(
         Kind.FAILED,
         failed,
         True,
         f"{files_phrase(failed)} failed, retried with backoff{span(failed)}; "
         "`statsbot explain FILE` shows each attempt",
-        {n: f"attempt {reg[n].attempts}: {reg[n].last_error or '?'}" for n in failed},
+        {n: f"attempt {reg[n].attempts}: {_error(reg[n])}" for n in failed},
     )
-    quarantined = [n for n, r in reg.items() if r.state == "quarantined"]
+    quarantined = [n for n, r in reg.items() if r.state == "quarantined" and n not in wrong]
     add(
         Kind.QUARANTINED,
         quarantined,
         True,
         f"{files_phrase(quarantined)} quarantined{span(quarantined)}: fix the file (or the parser), then "
         f"`statsbot reprocess --server {srv} FILE`; a changed remote file is retried automatically",
-        {n: reg[n].last_error or "?" for n in quarantined},
+        {n: _error(reg[n]) for n in quarantined},
     )
     order = list(Kind)
     found.sort(key=lambda d: order.index(d.kind))
@@ -215,9 +186,6 @@ def compare(snap: ServerSnapshot) -> ServerReport:
     return ServerReport(srv, snap.remote is not None, snap.remote_error, counts, tuple(found))
 
 
-def _size_changed(row: RegistryEntry, remote: RemoteFile) -> bool:
-    return row.size is not None and row.size != remote.size
-
-
-def _changed_detail(row: RegistryEntry, remote: RemoteFile) -> str:
-    return f"imported size {row.size} mtime {row.mtime}, server now size {remote.size} mtime {remote.mtime}"
+def _error(row: RegistryEntry) -> str:
+    # An empty last_error is a row set by hand (or by an older version): say so, never a bare "?".
+    return row.last_error or "no error recorded (state set by hand?)"

@@ -13,11 +13,15 @@ class Kind(StrEnum):
     """The kinds of difference between the locations, in report order."""
 
     REMOTE_UNREACHABLE = "remote_unreachable"
+    REMOTE_FOLDER_MISSING = "remote_folder_missing"
     REMOTE_NOT_CHECKED = "remote_not_checked"
     REMOTE_EMPTY = "remote_empty"
     REMOTE_UNPROCESSED = "remote_unprocessed"
     CHANGED_AFTER_IMPORT = "changed_after_import"
     MTIME_ONLY = "mtime_only"
+    GONE_FROM_SERVER = "gone_from_server"
+    GONE_ON_PURPOSE = "gone_on_purpose"
+    IMPORTED_ELSEWHERE = "imported_elsewhere"
     IMPORTED_WITHOUT_ROUND = "imported_without_round"
     ROUND_WITHOUT_REGISTRY = "round_without_registry"
     LOCAL_UNREGISTERED = "local_unregistered"
@@ -29,11 +33,15 @@ class Kind(StrEnum):
 
 TITLES: Mapping[Kind, str] = {
     Kind.REMOTE_UNREACHABLE: "server unreachable: remote unknown",
+    Kind.REMOTE_FOLDER_MISSING: "remote folder not found: remote unknown",
     Kind.REMOTE_NOT_CHECKED: "remote not checked",
     Kind.REMOTE_EMPTY: "remote folder empty, files imported",
     Kind.REMOTE_UNPROCESSED: "on the server but never processed",
     Kind.CHANGED_AFTER_IMPORT: "changed on the server after import",
     Kind.MTIME_ONLY: "new mtime on the server, same size",
+    Kind.GONE_FROM_SERVER: "imported, gone from the server",
+    Kind.GONE_ON_PURPOSE: "imported, deleted from the server on purpose",
+    Kind.IMPORTED_ELSEWHERE: "imported from a folder, never on the server",
     Kind.IMPORTED_WITHOUT_ROUND: "registry says imported but no round",
     Kind.ROUND_WITHOUT_REGISTRY: "round with no (or a wrong) registry row",
     Kind.LOCAL_UNREGISTERED: "in local_stats/ but not in the registry",
@@ -150,6 +158,21 @@ def remote_unknown(snap: ServerSnapshot) -> Difference:
             (),
             matters=False,
             recommendation=f"remote of {snap.server} {error}: the server-side columns are unknown",
+        )
+    if snap.remote_dir_missing:
+        key = (
+            "servers[N].remote_dir"
+            if snap.config_index is None
+            else f"servers[{snap.config_index}].remote_dir"
+        )
+        host, port = snap.address or ("HOST", 22)
+        return make_difference(
+            Kind.REMOTE_FOLDER_MISSING,
+            (),
+            matters=True,
+            recommendation=f"{snap.server}: the server {host}:{port} answered, but the folder "
+            f"{snap.remote_dir or '(remote_dir)'} does not exist there → fix `{key}` in the config "
+            "(the path as the SSH user sees it), or create the folder on the server",
         )
     last = snap.last_poll_error
     seen = f"; the daemon's last poll failed too: {last}" if last and last != error else ""

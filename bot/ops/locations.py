@@ -50,6 +50,8 @@ class RegistryEntry:
     last_error: str | None = None
     round_id: int | None = None
     updated_at: float = 0.0
+    remote_gone_at: float | None = None  # recorded as no longer on the server (by the daemon, retention)
+    remote_gone_by: str | None = None  # 'server' | 'retention' | 'operator'
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ class RoundEntry:
     id: int
     name: str
     sha256: str
-    size: int | None = None  # length of the stored raw content, when known
+    size: int | None = None  # length of the stored raw content, when loaded (only where sizes disagree)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +76,11 @@ class ServerSnapshot:
     remote_error: str | None = None
     last_poll_error: str | None = None  # server_status: why the daemon's last poll failed, if it did
     address: tuple[str, int] | None = None  # (host, port) from the config, for the known_hosts advice
+    # Names the daemon ever saw on the server (listed, downloaded): None = unknown, all count as seen.
+    from_server: frozenset[str] | None = None
+    remote_dir_missing: bool = False  # the server answered, the configured folder does not exist
+    remote_dir: str | None = None
+    config_index: int | None = None  # N of servers[N] in the config, for advice naming the key
 
 
 def _base(name: str) -> str:
