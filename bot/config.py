@@ -188,6 +188,9 @@ class RetentionConfig(_Model):
     local_action: Literal["compress", "delete"] = "compress"
     remote_delete_days: PositiveInt | None = None
     remote_batch: PositiveInt = 100
+    # Delete the local copy of a done file once the server no longer has it (deleted there, or by
+    # remote_delete_days). Rounds in the database are history: never deleted by retention.
+    mirror_remote_deletions: bool = False
 
 
 class BackupConfig(_Model):

@@ -77,8 +77,11 @@ async def open_db(settings: Settings, *, write: bool) -> Database:
     # Read-only commands run beside the daemon (WAL readers); writers take the single-instance lock.
     path = settings.paths.db_path
     if not write and not await asyncio.to_thread(path.exists):
-        # Never create an empty database just to read it: a wrong --config or working directory.
-        raise DatabaseError(f"no database at {path} (check --config and the working directory)")
+        # Never create an empty database just to read it: a wrong --config or working directory, or a
+        # database moved aside as corrupt (the message names it and the restore procedure).
+        from bot.ops.dbtools import missing_message
+
+        raise DatabaseError(missing_message(path, settings.backup_dir))
     return await Database.open(path, lock=write)
 
 

@@ -52,6 +52,11 @@ def register(subparsers: Any) -> None:
     ):
         c = sub.add_parser(name, help=text)
         c.add_argument("--server", help="only this server")
+        c.add_argument(
+            "--no-remote",
+            action="store_true",
+            help="do not list the servers (deletions: as the daemon recorded)",
+        )
         if name == "repair":
             c.add_argument("--apply", action="store_true", help="make the changes (default: dry run)")
         c.set_defaults(handler=cmd_registry, registry_command=name)
@@ -118,17 +123,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_registry(args: argparse.Namespace) -> int:
     from bot.db import ops_queries
+    from bot.factory import make_source
+    from bot.ingest.source import StatsSource
     from bot.ops.diagnose import servers_to_report
-    from bot.ops.repair import apply_changes, check_orphans, check_registry, remove_orphans
+    from bot.ops.repair import FORGET, apply_changes, check_orphans, check_registry, remove_orphans
 
     settings = load(args)
     apply = args.registry_command == "repair" and args.apply
+    configured = {s.name: s for s in settings.servers if s.enabled}
+
+    def source_for(server: str) -> StatsSource | None:
+        cfg = configured.get(server)
+        return None if cfg is None or args.no_remote else make_source(cfg, settings)
 
     async def body() -> int:
         async with await open_db(settings, write=apply) as db:
             orphans = await check_orphans(db)
             servers = servers_to_report(settings, await ops_queries.known_servers(db), args.server)
-            changes = await check_registry(db, servers, settings.paths.local_stats)
+            changes = await check_registry(db, servers, settings.paths.local_stats, source_for=source_for)
             prefix = "applied: " if apply else "would: "
             for orphan in orphans:
                 out(prefix + orphan.describe())
@@ -141,10 +153,16 @@ def cmd_registry(args: argparse.Namespace) -> int:
         if not total:
             out("registry consistent with the imported data: nothing to do")
             return EXIT_OK
-        if args.registry_command == "check" or not apply:
+        if not apply:  # `check` and the dry run of `repair` agree: the same findings, the same exit code
             out(f"{total} change(s) needed: `statsbot registry repair --apply` makes them")
-            return EXIT_FAILURE if args.registry_command == "check" else EXIT_OK
-        out(f"{total} change(s) applied; `statsbot sync` imports files whose rows were forgotten")
+            return EXIT_FAILURE
+        forgotten = sum(1 for c in changes if c.action == FORGET)
+        then = (
+            f"; `statsbot sync` imports the {forgotten} file(s) whose rows were forgotten"
+            if forgotten
+            else ""
+        )
+        out(f"{total} change(s) applied{then}")
         return EXIT_OK
 
     return run_async(body)

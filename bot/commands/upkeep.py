@@ -62,17 +62,18 @@ def _health(args: argparse.Namespace) -> int:
 
 
 def _db_check(args: argparse.Namespace) -> int:
-    from bot.ops.dbtools import check_database, missing_message
+    from bot.ops.dbtools import check_database, missing_message, restore_advice
 
     settings = load(args)
     path = settings.paths.db_path
     if not path.exists():
-        err(f"statsbot: {missing_message(path)}")
+        err(f"statsbot: {missing_message(path, settings.backup_dir)}")
         return EXIT_FAILURE
     try:
         result = asyncio.run(check_database(path))
     except sqlite3.Error as exc:  # damage integrity_check itself trips over
-        err(f"statsbot: {path}: {type(exc).__name__}: {exc}: BAD — restore the newest backup")
+        advice = restore_advice(path, settings.backup_dir)
+        err(f"statsbot: {path}: {type(exc).__name__}: {exc}: BAD — {advice}")
         return EXIT_FAILURE
     for message in result.messages:
         out(message)
@@ -80,6 +81,8 @@ def _db_check(args: argparse.Namespace) -> int:
         f"{result.path}: {result.size_bytes} bytes, WAL {result.wal_bytes} bytes: "
         + ("OK" if result.ok else "BAD")
     )
+    if not result.ok and not path.exists():  # moved aside just now: which file, and how to restore
+        out(missing_message(path, settings.backup_dir))
     return EXIT_OK if result.ok else EXIT_FAILURE
 
 

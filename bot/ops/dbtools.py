@@ -38,9 +38,37 @@ def _size(path: Path) -> int:
         return 0
 
 
-def missing_message(path: Path) -> str:
-    """What every command says when the configured database file is not there."""
-    return f"no database at {path} (check --config and the working directory)"
+def corrupt_copies(path: Path) -> list[Path]:
+    """Files `<db>.corrupt-<UTC ts>` a corruption check moved aside, oldest first (not their -wal/-shm)."""
+    found = path.parent.glob(f"{path.name}.corrupt-*") if path.parent.is_dir() else []
+    return sorted(p for p in found if not p.name.endswith(COMPANION_SUFFIXES))
+
+
+def restore_advice(path: Path, backup_dir: Path | None) -> str:
+    """The restore procedure, naming the newest backup when there is one (docs/OPERATIONS.md §3)."""
+    newest = list_backups(backup_dir)[-1:] if backup_dir is not None else []
+    copy = (
+        f"`cp -p {newest[0]} {path}`"
+        if newest
+        else f"copy the newest backup (statsbot-<UTC ts>.db) to {path}"
+    )
+    return (
+        f"restore: stop the daemon, {copy}, then `statsbot db check` and `statsbot diagnose` "
+        "(docs/OPERATIONS.md §3); do not start the daemon on an empty database (it would import and post "
+        "every file on the servers again)"
+    )
+
+
+def missing_message(path: Path, backup_dir: Path | None = None) -> str:
+    """What every command says when the configured database file is not there: a wrong --config or working
+    directory, or a database moved aside as corrupt (then: which file, and how to restore)."""
+    moved = corrupt_copies(path)
+    if not moved:
+        return f"no database at {path} (check --config and the working directory)"
+    return (
+        f"no database at {path}: it was moved aside as corrupt to {moved[-1]} (kept, never deleted); "
+        + restore_advice(path, backup_dir)
+    )
 
 
 async def check_database(path: Path) -> CheckResult:

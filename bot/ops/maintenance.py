@@ -79,7 +79,7 @@ def maintenance_jobs(settings: Settings) -> list[tuple[str, float, Callable[[Hos
         ("ops:health_alerts", HEALTH_ALERT_INTERVAL_SECONDS, health_alert_job)
     ]
     ret = settings.retention
-    if ret.local_days is not None or ret.remote_delete_days is not None:
+    if ret.local_days is not None or ret.remote_delete_days is not None or ret.mirror_remote_deletions:
         jobs.append(("ops:retention", RETENTION_INTERVAL_SECONDS, retention_job))
     return jobs
 

@@ -3,31 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import gzip
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
 
-from bot.config import ServerConfig, Settings
-from bot.db import ops_queries
+from bot.config import RetentionConfig, ServerConfig, Settings
+from bot.db import ops_queries, remote_files
 from bot.db.connection import Database
 from bot.db.files import add_event
+from bot.db.ops_queries import RegistryRow
 from bot.errors import SourceError
 from bot.factory import make_source
 from bot.ingest.files import fsync_dir
-from bot.ingest.source import StatsSource
+from bot.ingest.source import RemoteEntry, StatsSource
 from bot.ops.diagnose import GZ_SUFFIX
 from bot.ops.drift import DONE_STATES, file_date
 
 log = structlog.get_logger(__name__)
 
 SourceFactory = Callable[[ServerConfig], StatsSource]
+Clock = Callable[[], float]
 # Only files whose content is safely in the database may leave the server.
 REMOTE_DELETABLE = frozenset({"imported", "duplicate"})
 
@@ -37,7 +40,7 @@ class RetentionItem:
     server: str
     filename: str
     action: str  # compress | delete_local | delete_remote | skip
-    outcome: str  # done | would | skipped | error
+    outcome: str  # done | would | skipped | error (todo: selected, not yet done)
     detail: str = ""
 
 
@@ -107,97 +110,157 @@ def _local_files(folder: Path) -> list[tuple[str, Path]]:
     return out
 
 
-async def _local(
-    db: Database, settings: Settings, server: str, *, now: float, dry_run: bool
-) -> list[RetentionItem]:
-    cfg = settings.retention
-    assert cfg.local_days is not None
-    cutoff = cutoff_date(now, cfg.local_days)
-    rows = {r.filename: r for r in await ops_queries.registry_rows(db, server)}
-    items: list[RetentionItem] = []
-    done: list[tuple[str, str]] = []
-    for name, path in await asyncio.to_thread(_local_files, settings.paths.local_stats / server):
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """One selected action (outcome "todo") or a file reported and left alone (outcome "skipped")."""
+
+    item: RetentionItem
+    path: Path | None = None  # the local file to act on
+    gone_by: str | None = None  # a remote deletion: recorded in the registry as retention's own
+
+
+def select_local(
+    cfg: RetentionConfig,
+    server: str,
+    files: list[tuple[str, Path]],
+    rows: Mapping[str, RegistryRow],
+    now: float,
+) -> list[Planned]:
+    """What retention does to local copies (pure): the ONE selection the dry run shows and the run acts on.
+
+    Old copies (by the date in the name) are compressed or deleted once the registry says the file is done;
+    with `mirror_remote_deletions`, a copy of a done file that is no longer on the server is deleted too.
+    """
+    cutoff = cutoff_date(now, cfg.local_days) if cfg.local_days is not None else None
+    action = "delete_local" if cfg.local_action == "delete" else "compress"
+    planned: list[Planned] = []
+    for name, path in files:
         day = file_date(name)
         compressed = path.name.endswith(GZ_SUFFIX)
-        action = "delete_local" if cfg.local_action == "delete" else "compress"
-        if day is None:
-            items.append(RetentionItem(server, path.name, "skip", "skipped", "not a stats file name"))
-            continue
-        if day >= cutoff or (action == "compress" and compressed):
-            continue
         row = rows.get(name)
-        if row is None or row.state not in DONE_STATES:
+        if day is None:
+            planned.append(
+                Planned(RetentionItem(server, path.name, "skip", "skipped", "not a stats file name"))
+            )
+            continue
+        done = row is not None and row.state in DONE_STATES
+        if cfg.mirror_remote_deletions and done and row is not None and row.remote_gone_at is not None:
+            why = f"gone from the server ({row.remote_gone_by or 'server'}); the round stays in the database"
+            planned.append(Planned(RetentionItem(server, name, "delete_local", "todo", why), path))
+            continue
+        if cutoff is None or day >= cutoff or (action == "compress" and compressed):
+            continue
+        if not done:
             state = "no registry row" if row is None else f"state {row.state}"
-            items.append(RetentionItem(server, name, action, "skipped", f"{state}: kept until processed"))
+            item = RetentionItem(server, name, action, "skipped", f"{state}: kept until processed")
+            planned.append(Planned(item))
             continue
-        if dry_run:
-            items.append(RetentionItem(server, name, action, "would"))
-            continue
-        try:
-            if action == "compress":
-                await asyncio.to_thread(gzip_file, path)
-            else:
-                await asyncio.to_thread(path.unlink)
-        except OSError as exc:
-            items.append(RetentionItem(server, name, action, "error", str(exc)))
-            continue
-        items.append(RetentionItem(server, name, action, "done"))
-        done.append((name, action))
-    await _record(db, server, done, now)
-    return items
+        planned.append(Planned(RetentionItem(server, name, action, "todo"), path))
+    return planned
 
 
-async def _record(db: Database, server: str, done: list[tuple[str, str]], now: float) -> None:
-    # One transaction per batch: `statsbot explain` shows where a local copy went.
-    if not done:
-        return
-    async with db.transaction() as tx:
-        for name, action in done:
-            await add_event(tx, server, name, f"retention_{action}", {}, now)
+def select_remote(
+    cfg: RetentionConfig, server: str, listing: list[RemoteEntry], rows: Mapping[str, RegistryRow], now: float
+) -> list[Planned]:
+    """The remote deletions of one run (pure), at most `remote_batch`: the dry run lists exactly these.
 
-
-async def _remote(
-    db: Database, settings: Settings, source: StatsSource, *, now: float, dry_run: bool
-) -> list[RetentionItem]:
-    cfg = settings.retention
+    A file is deleted only when its content is in the database (imported or duplicate) and the server's
+    size AND mtime are still those recorded at its import; anything else is kept and reported.
+    """
     assert cfg.remote_delete_days is not None
-    server = source.server
     cutoff = cutoff_date(now, cfg.remote_delete_days)
-    rows = {r.filename: r for r in await ops_queries.registry_rows(db, server)}
-    items: list[RetentionItem] = []
-    try:
-        listing = await source.list()
-    except SourceError as exc:
-        return [RetentionItem(server, "*", "delete_remote", "error", f"cannot list: {exc}")]
-    done: list[tuple[str, str]] = []
+    planned: list[Planned] = []
+    chosen = 0
     for entry in sorted(listing, key=lambda e: e.name):
         if not entry.is_file:
             continue
         day = file_date(entry.name)
         if day is None:
-            items.append(RetentionItem(server, entry.name, "skip", "skipped", "not a stats file name"))
+            planned.append(
+                Planned(RetentionItem(server, entry.name, "skip", "skipped", "not a stats file name"))
+            )
             continue
         row = rows.get(entry.name)
         # The batch caps deletions per run (a slow server, a big backlog); the rest waits for the next run.
-        if day >= cutoff or row is None or row.state not in REMOTE_DELETABLE or len(done) >= cfg.remote_batch:
+        if day >= cutoff or row is None or row.state not in REMOTE_DELETABLE or chosen >= cfg.remote_batch:
             continue
-        if row.size is not None and row.size != entry.size:
-            items.append(
-                RetentionItem(server, entry.name, "delete_remote", "skipped", "changed since import")
-            )
+        problem = _unlike_import(row, entry)
+        if problem is not None:
+            planned.append(Planned(RetentionItem(server, entry.name, "delete_remote", "skipped", problem)))
+            continue
+        chosen += 1
+        planned.append(
+            Planned(RetentionItem(server, entry.name, "delete_remote", "todo"), gone_by="retention")
+        )
+    return planned
+
+
+def _unlike_import(row: RegistryRow, entry: RemoteEntry) -> str | None:
+    if row.size is None or row.mtime is None:
+        return "the registry has no size/mtime of the import: kept (`statsbot registry repair --apply`)"
+    if row.size != entry.size:
+        return f"changed since import: size {row.size} → {entry.size}"
+    if row.mtime != entry.mtime:
+        return f"changed since import: mtime {row.mtime} → {entry.mtime}"
+    return None
+
+
+async def _act(
+    db: Database, planned: list[Planned], *, source: StatsSource | None, clock: Clock, dry_run: bool
+) -> list[RetentionItem]:
+    """Carry out the selected actions one by one, each recorded in the file's history as it happens."""
+    items: list[RetentionItem] = []
+    for p in planned:
+        it = p.item
+        if it.outcome != "todo":
+            items.append(it)
             continue
         if dry_run:
-            items.append(RetentionItem(server, entry.name, "delete_remote", "would"))
+            items.append(dataclasses.replace(it, outcome="would"))
             continue
         try:
-            await source.delete(entry.name)
-        except SourceError as exc:
-            items.append(RetentionItem(server, entry.name, "delete_remote", "error", str(exc)))
+            if it.action == "delete_remote":
+                assert source is not None
+                await source.delete(it.filename)
+            elif it.action == "compress":
+                assert p.path is not None
+                await asyncio.to_thread(gzip_file, p.path)
+            else:
+                assert p.path is not None
+                await asyncio.to_thread(p.path.unlink)
+        except (SourceError, OSError) as exc:
+            items.append(dataclasses.replace(it, outcome="error", detail=str(exc)))
             continue
-        items.append(RetentionItem(server, entry.name, "delete_remote", "done"))
-        done.append((entry.name, "delete_remote"))
-    await _record(db, server, done, now)
+        now = clock()  # the moment it happened: a crash mid-run leaves the history true to the files
+        async with db.transaction() as tx:
+            detail = {"reason": it.detail} if it.detail else {}
+            await add_event(tx, it.server, it.filename, f"retention_{it.action}", detail, now)
+            if p.gone_by is not None:
+                await remote_files.mark_gone(tx, it.server, {it.filename: p.gone_by}, now)
+        items.append(dataclasses.replace(it, outcome="done"))
     return items
+
+
+async def _local(
+    db: Database, settings: Settings, server: str, *, now: float, clock: Clock, dry_run: bool
+) -> list[RetentionItem]:
+    rows = {r.filename: r for r in await ops_queries.registry_rows(db, server)}
+    files = await asyncio.to_thread(_local_files, settings.paths.local_stats / server)
+    planned = select_local(settings.retention, server, files, rows, now)
+    return await _act(db, planned, source=None, clock=clock, dry_run=dry_run)
+
+
+async def _remote(
+    db: Database, settings: Settings, source: StatsSource, *, now: float, clock: Clock, dry_run: bool
+) -> list[RetentionItem]:
+    server = source.server
+    rows = {r.filename: r for r in await ops_queries.registry_rows(db, server)}
+    try:
+        listing = await source.list()
+    except SourceError as exc:
+        return [RetentionItem(server, "*", "delete_remote", "error", f"cannot list: {exc}")]
+    planned = select_remote(settings.retention, server, listing, rows, now)
+    return await _act(db, planned, source=source, clock=clock, dry_run=dry_run)
 
 
 async def run_retention(
@@ -210,17 +273,20 @@ async def run_retention(
 ) -> RetentionResult:
     """Apply [retention] to every configured server. Unparseable names are skipped and reported."""
     at = time.time() if now is None else now
+    clock: Clock = time.time if now is None else (lambda: at)
     factory = source_factory or (lambda cfg: make_source(cfg, settings))
     result = RetentionResult(dry_run=dry_run)
+    ret = settings.retention
     for server in settings.servers:
-        if settings.retention.local_days is not None:
-            result.items += await _local(db, settings, server.name, now=at, dry_run=dry_run)
-        if settings.retention.remote_delete_days is not None and server.enabled:
+        # Remote first: with mirror_remote_deletions the local side then follows in the same run.
+        if ret.remote_delete_days is not None and server.enabled:
             source = factory(server)
             try:
-                result.items += await _remote(db, settings, source, now=at, dry_run=dry_run)
+                result.items += await _remote(db, settings, source, now=at, clock=clock, dry_run=dry_run)
             finally:
                 await source.close()
+        if ret.local_days is not None or ret.mirror_remote_deletions:
+            result.items += await _local(db, settings, server.name, now=at, clock=clock, dry_run=dry_run)
     log.info(
         "retention_done",
         compressed=result.count("compress"),

@@ -121,7 +121,8 @@ async def open_world(tmp_path: Path, samples_dir: Path) -> AsyncIterator[World]:
             await world.db.close()  # tests may reopen world.db (restore from backup): close the current one
 
 
-def write_config(world: World, path: Path) -> Path:
+def write_config(world: World, path: Path, *, extra: str = "", remote_dir: str | None = None) -> Path:
+    """The world's settings as a TOML file for the CLI; `extra` appends sections (e.g. `[retention]`)."""
     s = world.settings
     srv = s.servers[0]
     path.write_text(
@@ -137,7 +138,7 @@ port = {srv.port}
 username = "statsbot"
 private_key = "{srv.private_key}"
 known_hosts = "{srv.known_hosts}"
-remote_dir = "{srv.remote_dir}"
+remote_dir = "{remote_dir or srv.remote_dir}"
 min_file_age_seconds = 0
 connect_timeout_seconds = 3
 operation_timeout_seconds = 3
@@ -145,6 +146,7 @@ operation_timeout_seconds = 3
 [backup]
 keep = 2
 dir = "{path.parent / "backups"}"
+{extra}
 """,
         encoding="utf-8",
     )
@@ -166,3 +168,22 @@ def hand_delete_round(db_path: Path, round_id: int) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+def sql(db_path: Path, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Rows of a query on the database file (what an operator's sqlite3 shell would show)."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return [tuple(r) for r in conn.execute(query, params)]
+    finally:
+        conn.close()
+
+
+async def daemon_imported(world: World, tmp_path: Path, names: list[str], *, extra: str = "") -> str:
+    """Serve `names`, close the test's database and let `statsbot once` import them (the daemon's path:
+    listing, registry, download into local_stats/, import); returns the config path."""
+    world.put_remote(names)
+    await world.db.close()
+    cfg = str(write_config(world, tmp_path / "statsbot.toml", extra=extra))
+    assert await cli(["--config", cfg, "once"]) == 0
+    return cfg

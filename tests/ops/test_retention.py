@@ -96,7 +96,8 @@ async def test_remote_delete_only_imported_files_in_batches(world: World) -> Non
     first = await run_retention(world.db, world.settings, now=NOW, source_factory=world.factory())
     assert first.count("delete_remote") == 3
     assert {i.filename: i.detail for i in first.items if i.outcome == "skipped"} == {
-        changed: "changed since import",
+        changed: f"changed since import: size {len((world.samples / changed).read_bytes())} → "
+        f"{len((world.samples / changed).read_bytes()) + 6}",
         "matchid.txt": "not a stats file name",
     }
     second = await run_retention(world.db, world.settings, now=NOW, source_factory=world.factory())
