@@ -22,10 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = parser(__doc__)
     p.add_argument("--server", help="only this server")
     p.add_argument("--since", type=parse_date, help="only files named on or after this date (YYYY-MM-DD)")
-    p.add_argument(
-        "--restore-local", action="store_true", help="re-download missing local copies (no import)"
-    )
+    p.add_argument("--restore-local", action="store_true", help="bring back missing local copies (no import)")
     p.add_argument("--dry-run", action="store_true", help="report what would be done, change nothing")
+    p.add_argument("--no-posts", action="store_true", help="import without posting the rounds to the channel")
     return run(p, cmd_sync, argv)
 
 

@@ -38,9 +38,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--server", help="only this server")
     p.add_argument("--since", type=parse_date, help="only files named on or after this date (YYYY-MM-DD)")
     p.add_argument(
-        "--restore-local", action="store_true", help="re-download missing local copies (no import)"
+        "--restore-local",
+        action="store_true",
+        help="bring back missing local copies: downloaded, or from the stored content (no import)",
     )
     p.add_argument("--dry-run", action="store_true", help="report what would be done, change nothing")
+    p.add_argument("--no-posts", action="store_true", help="import without posting the rounds to the channel")
     p.set_defaults(handler=cmd_sync)
 
     reg = subparsers.add_parser("registry", help="registry drift: check | repair [--apply]")
@@ -114,6 +117,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 since=args.since,
                 restore_local=args.restore_local,
                 dry_run=args.dry_run,
+                posts=not args.no_posts,
             )
         sys.stdout.write(result.render())
         return EXIT_OK if result.ok else EXIT_FAILURE

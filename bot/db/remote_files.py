@@ -14,8 +14,9 @@ from bot.db.connection import Reader, SyncTx, as_async
 from bot.db.files import add_event_sync, set_state_sync
 
 GONE_BY: Final = ("server", "retention", "operator")
-# Events that prove a file was on a game server at some point (listed by the daemon, or downloaded).
-_FROM_SERVER_EVENTS: Final = ("seen", "downloaded", "remote_gone", "retention_delete_remote")
+# Events that prove a file was on a game server at some point (listed by the daemon, deleted there), and
+# downloads, unless `sync` took the file from local_stats/ (its detail says via "sync (local_stats)").
+_FROM_SERVER_EVENTS: Final = ("seen", "remote_gone", "retention_delete_remote")
 
 
 def mark_gone_sync(stx: SyncTx, server: str, names: Mapping[str, str], now: float) -> int:
@@ -81,7 +82,8 @@ def came_from_server_sync(stx: SyncTx, server: str, names: Iterable[str]) -> set
         return set()
     rows = stx.fetchall(
         "SELECT DISTINCT filename FROM file_events WHERE server = ? "
-        "AND filename IN (SELECT value FROM json_each(?)) AND event IN (SELECT value FROM json_each(?))",
+        "AND filename IN (SELECT value FROM json_each(?)) AND (event IN (SELECT value FROM json_each(?)) "
+        "OR (event = 'downloaded' AND instr(detail, 'local_stats') = 0))",
         (server, json.dumps(wanted), json.dumps(list(_FROM_SERVER_EVENTS))),
     )
     return {str(r[0]) for r in rows}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import gzip
 import hashlib
@@ -22,7 +23,8 @@ from bot.ingest.files import safe_local_path
 from bot.ingest.importer import import_file
 from bot.ingest.source import StatsSource
 from bot.ops.diagnose import GZ_SUFFIX, snapshot
-from bot.ops.drift import DONE_STATES, IN_PROGRESS_STATES, ServerSnapshot, file_date, is_stats_name
+from bot.ops.drift import IN_PROGRESS_STATES, ServerSnapshot, file_date, is_stats_name
+from bot.ops.restore_local import restore_candidates, restore_one
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +58,7 @@ class SyncResult:
             f"{i.server}/{i.filename}: {i.action} → {i.outcome}" + (f" ({i.detail})" if i.detail else "")
             for i in self.items
         ]
-        lines += [f"{srv}: server unreachable: {why}" for srv, why in self.unreachable.items()]
+        lines += [f"{srv}: {why}" for srv, why in self.unreachable.items()]
         counts: dict[str, int] = {}
         for i in self.items:
             counts[i.outcome] = counts.get(i.outcome, 0) + 1
@@ -83,17 +85,6 @@ def import_candidates(snap: ServerSnapshot, since: dt.date | None) -> list[str]:
         if since is not None and (file_date(name) or "") < since.isoformat():
             continue
         picked.append(name)
-    return sorted(picked, key=_order)
-
-
-def restore_candidates(snap: ServerSnapshot, since: dt.date | None) -> list[str]:
-    """Processed files with no local copy that the server still has (pure)."""
-    if snap.remote is None:
-        return []
-    done = {n for n, r in snap.registry.items() if r.state in DONE_STATES} | set(snap.rounds)
-    picked = [n for n in done if n not in snap.local and n in snap.remote]
-    if since is not None:
-        picked = [n for n in picked if (file_date(n) or "") >= since.isoformat()]
     return sorted(picked, key=_order)
 
 
@@ -140,21 +131,24 @@ def _needs_download(snap: ServerSnapshot, name: str) -> bool:
 
 async def _sync_server(
     db: Database, settings: Settings, cfg: ServerConfig, source: StatsSource, result: SyncResult, *,
-    since: dt.date | None, restore_local: bool, dry_run: bool, clock: Callable[[], float],
+    since: dt.date | None, restore_local: bool, dry_run: bool, clock: Callable[[], float], posts: bool,
 ) -> None:  # fmt: skip
     local_stats = settings.paths.local_stats
     snap = await snapshot(db, cfg.name, local_root=local_stats, source=source)
     if snap.remote is None:  # local copies can still be imported; nothing can be downloaded
-        result.unreachable[cfg.name] = snap.remote_error or "unreachable"
+        result.unreachable[cfg.name] = _why_unlisted(snap, settings.servers.index(cfg))
     todo = import_candidates(snap, since)
     restore = restore_candidates(snap, since) if restore_local else []
-    if dry_run:
+    if dry_run:  # the same selection the run below acts on
         result.items += [SyncItem(cfg.name, n, "import", "would import") for n in todo]
-        result.items += [SyncItem(cfg.name, n, "restore_local", "would restore") for n in restore]
+        result.items += [
+            SyncItem(cfg.name, n, "restore_local", "would restore", f"from the {origin}")
+            for n, origin in restore
+        ]
         return
     downloads = [n for n in todo if _needs_download(snap, n)]
     stable = await _settled(source, snap, downloads, cfg.min_file_age_seconds)
-    knobs = import_settings(settings)
+    knobs = dataclasses.replace(import_settings(settings), post_stats=posts)
     for name in todo:
         if name in downloads and name not in stable:
             result.items.append(SyncItem(cfg.name, name, "import", "skipped", "still changing on the server"))
@@ -180,30 +174,18 @@ async def _sync_server(
         )  # fmt: skip
         result.items.append(SyncItem(cfg.name, name, "import", outcome.state, outcome.error or ""))
         log.info("sync_imported", server=cfg.name, file=name, state=outcome.state, origin=origin)
-    for name in restore:
-        item = await _restore(snap, source, local_stats, name)
-        result.items.append(item)
-        if item.outcome == "restored":  # the journey shows where the local copy came back from
-            detail = {"sha256": snap.rounds[name].sha256 if name in snap.rounds else None, "via": "sync"}
-            async with db.transaction() as tx:
-                await add_event(tx, cfg.name, name, "local_restored", detail, clock())
+    for name, origin in restore:
+        done, how = await restore_one(db, snap, source, local_stats, name, origin, clock)
+        result.items.append(SyncItem(cfg.name, name, "restore_local", done, how))
 
 
-async def _restore(snap: ServerSnapshot, source: StatsSource, local_stats: Path, name: str) -> SyncItem:
-    """Download a missing local copy; kept only when its content is the content that was imported."""
-    assert snap.remote is not None
-    expected = snap.rounds[name].sha256 if name in snap.rounds else snap.registry[name].sha256
-    dest = safe_local_path(local_stats, snap.server, name)
-    try:
-        got = await source.download(name, dest, snap.remote[name].size)
-    except SourceError as exc:
-        return SyncItem(snap.server, name, "restore_local", "error", str(exc))
-    if expected is not None and got.sha256 != expected:
-        await asyncio.to_thread(dest.unlink, True)
-        return SyncItem(
-            snap.server, name, "restore_local", "error", "server copy differs from the imported one"
+def _why_unlisted(snap: ServerSnapshot, index: int) -> str:
+    if snap.remote_dir_missing:
+        return (
+            f"remote folder not found ({snap.remote_error}): the server answered; fix "
+            f"`servers[{index}].remote_dir` in the config"
         )
-    return SyncItem(snap.server, name, "restore_local", "restored")
+    return f"server unreachable: {snap.remote_error or 'unreachable'}"
 
 
 async def sync(
@@ -214,13 +196,15 @@ async def sync(
     since: dt.date | None = None,
     restore_local: bool = False,
     dry_run: bool = False,
+    posts: bool = True,
     source_factory: SourceFactory | None = None,
     now: float | None = None,
 ) -> SyncResult:
     """Import never-processed files and (optionally) restore local copies, server by server.
 
     Nothing already imported is imported again: candidates exclude every file with a round or a final
-    registry state, and the importer itself records same-content files as duplicates.
+    registry state, and the importer itself records same-content files as duplicates. `posts=False`
+    imports without queueing the stats posts (a big catch-up that should not flood the channel).
     """
     factory = source_factory or (lambda cfg: make_source(cfg, settings))
     servers = [settings.server(server)] if server is not None else settings.enabled_servers
@@ -230,7 +214,7 @@ async def sync(
         try:
             await _sync_server(
                 db, settings, cfg, source, result, since=since, restore_local=restore_local,
-                dry_run=dry_run, clock=time.time if now is None else (lambda: now),
+                dry_run=dry_run, clock=time.time if now is None else (lambda: now), posts=posts,
             )  # fmt: skip
         finally:
             await source.close()

@@ -65,7 +65,7 @@ async def test_files_deleted_locally_are_harmless_and_restore_local_brings_them_
     assert (await _report(world)).differences == ()
     restored = [e for e in await events_for(world.db, "main", EVENING[0]) if e.event == "local_restored"]
     assert len(restored) == 1  # `statsbot explain` shows where the local copy came back from
-    assert restored[0].detail["via"] == "sync"
+    assert restored[0].detail["via"] == "sync (server)"
 
 
 async def test_registry_rows_deleted_by_hand_are_recorded_again_without_reimport(world: World) -> None:

@@ -66,7 +66,7 @@ async def test_reconcile_and_sync_tools_repair_drift_end_to_end(world: World, tm
     cfg = write_config(world, tmp_path / "statsbot.toml")
 
     code, out, _ = await run_tool("tools/reconcile_registry.py", "--config", str(cfg))
-    assert code == 0
+    assert code == 1  # changes needed: the dry run exits like `registry check`
     assert out.count("would: ") == 2
     code, out, err = await run_tool("-m", "tools.reconcile_registry", "--config", str(cfg), "--apply")
     assert code == 0, err
