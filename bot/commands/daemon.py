@@ -91,11 +91,11 @@ def _import(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for path in rejected:
         sys.stderr.write(f"skipped (not a stats file name): {path}\n")
-    bar = ProgressBar(sys.stderr)
     knobs = dataclasses.replace(import_settings(settings), post_stats=not args.no_posts)
 
     async def main() -> int:
         async with await Database.open(settings.paths.db_path) as db:
+            bar = ProgressBar(sys.stderr)  # its clock starts with the backfill's: the two rates agree
             summary = await backfill(db, files, server=server, settings=knobs, progress=bar.update)
         bar.finish()
         summary.rejected = len(rejected)

@@ -61,13 +61,20 @@ class BackfillSummary:
     def processed(self) -> int:
         return self.imported + self.duplicates + self.failed + self.quarantined + self.ignored
 
+    @property
+    def examined(self) -> int:
+        """Files gone through: processed now or skipped as already processed (what the progress counts)."""
+        return self.processed + self.skipped
+
     def line(self) -> str:
-        rate = self.processed / self.seconds if self.seconds > 0 else 0.0
+        # The same quantity as the progress line (files gone through per second), never only the
+        # imported ones: a re-run that skips everything is not "0 files/s".
+        rate = self.examined / self.seconds if self.seconds > 0 else 0.0
         return (
             f"imported {self.imported}, duplicates {self.duplicates}, failed {self.failed}, "
             f"quarantined {self.quarantined}, ignored {self.ignored}, skipped {self.skipped} "
             f"(already processed), rejected {self.rejected} (not stats file names) "
-            f"in {self.seconds:.2f} s ({rate:.0f} files/s)"
+            f"in {self.seconds:.2f} s ({self.examined} files, {rate:.0f} files/s)"
         )
 
 

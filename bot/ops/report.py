@@ -70,7 +70,7 @@ def render_server(rep: ServerReport, *, max_files: int = MAX_FILES_SHOWN) -> lis
     by_state = ", ".join(f"{state} {n}" for state, n in c.registry.items()) or "empty"
     lines.append(f"  registry by state: {by_state}")
     if not rep.differences:
-        lines.append("  no differences: all four locations agree")
+        lines.append(f"  {agreement(rep)}")
         return lines
     lines.append("  differences:")
     for diff in rep.differences:
@@ -87,6 +87,17 @@ def render_server(rep: ServerReport, *, max_files: int = MAX_FILES_SHOWN) -> lis
     lines.append("  recommendations:")
     lines += [f"  - {d.recommendation}" for d in rep.differences]
     return lines
+
+
+def agreement(rep: ServerReport) -> str:
+    """The verdict line when no difference was found: "agree" only when the four counts are equal."""
+    c = rep.counts
+    if c.remote is not None and c.remote == c.local == c.registry_total == c.rounds:
+        return "no differences: all four locations agree"
+    # Rows with no round of their own (duplicates, ignored companions) make the counts differ legitimately.
+    extra = ", ".join(f"{n} {state}" for state, n in c.registry.items() if state != "imported")
+    why = f" (the registry also holds {extra}: files with no round of their own)" if extra else ""
+    return f"no difference needs action, but the counts differ{why}"
 
 
 def render_text(report: DiagnoseReport, *, max_files: int = MAX_FILES_SHOWN) -> str:

@@ -171,10 +171,13 @@ def hand_delete_round(db_path: Path, round_id: int) -> None:
 
 
 def sql(db_path: Path, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Rows of a query on the database file (what an operator's sqlite3 shell would show)."""
+    """Run one statement on the database file and commit, like an operator's sqlite3 shell (foreign keys
+    off); returns its rows."""
     conn = sqlite3.connect(db_path)
     try:
-        return [tuple(r) for r in conn.execute(query, params)]
+        rows = [tuple(r) for r in conn.execute(query, params)]
+        conn.commit()
+        return rows
     finally:
         conn.close()
 

@@ -466,9 +466,12 @@ async def test_registry_layer4_is_one_query_for_any_number_of_new_names(
     def entries(names: list[str]) -> list[RemoteEntry]:
         return [RemoteEntry(name=n, size=10, mtime=1, is_file=True) for n in names]
 
-    plan = await registry.plan(entries([ERD_R1, "2025-01-01-000000-supply-round-1.txt"]), now=2.0)
+    size = (samples_dir / ERD_R1).stat().st_size  # the imported size: repaired (a different one is new)
+    listed = [RemoteEntry(name=ERD_R1, size=size, mtime=7, is_file=True)]
+    plan = await registry.plan([*listed, *entries(["2025-01-01-000000-supply-round-1.txt"])], now=2.0)
     assert (plan.rounds, plan.new) == (1, 1)
-    assert (await files.get_rows(db, "main", [ERD_R1]))[ERD_R1].state == "imported"
+    row = (await files.get_rows(db, "main", [ERD_R1]))[ERD_R1]
+    assert (row.state, row.size, row.mtime) == ("imported", size, 7)  # a complete row, from the listing
 
     def new_names(start: int, n: int) -> list[str]:
         return [f"2025-02-01-{i:06d}-supply-round-1.txt" for i in range(start, start + n)]

@@ -146,3 +146,32 @@ async def test_round_without_registry_row_is_repaired_and_skipped(
     assert row.state == "imported"
     assert row.round_id == outcome.round_id
     assert reg.is_done(name, len(data), 5)
+
+
+async def test_complete_listings_record_deletions_in_constant_queries(db: Database, tmp_path: Path) -> None:
+    done = names(1000)
+    await set_states(db, [(n, "imported", 100, 1_700_000_000) for n in done])
+    async with db.transaction() as tx:  # the daemon saw them on the server
+        for n in done:
+            await dbfiles.add_event(tx, SERVER, n, "seen", {}, NOW)
+    reg = await registry(db, tmp_path / "local")
+    await reg.plan([entry(n) for n in done], now=NOW, complete=True)  # loads the gone set once
+    before = db.statements
+    plan = await reg.plan([entry(n) for n in done], now=NOW, complete=True)
+    assert db.statements == before  # nothing deleted: still zero SQL
+    assert plan.gone == 0
+
+    plan = await reg.plan([entry(n) for n in done[10:]], now=NOW + 1, complete=True)
+    assert plan.gone == 10
+    gone = await ops_queries.registry_rows(db, SERVER)
+    assert sorted(r.filename for r in gone if r.remote_gone_at == NOW + 1) == sorted(done[:10])
+    before = db.statements
+    assert (await reg.plan([entry(n) for n in done[10:]], now=NOW + 2, complete=True)).gone == 0
+    assert db.statements == before  # recorded once, not per listing
+
+    # A partial look (stat of a few files) or an empty listing never records a deletion.
+    assert (await reg.plan([entry(done[500])], now=NOW + 3)).gone == 0
+    assert (await reg.plan([], now=NOW + 3, complete=True)).gone == 0
+    plan = await reg.plan([entry(n) for n in done], now=NOW + 4, complete=True)
+    assert (plan.gone, plan.back) == (0, 10)
+    assert all(r.remote_gone_at is None for r in await ops_queries.registry_rows(db, SERVER))

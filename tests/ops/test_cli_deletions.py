@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +18,11 @@ RETENTION = "\n[retention]\nremote_delete_days = 1\nremote_batch = {batch}\n"
 
 def _db(world: World) -> Path:
     return world.settings.paths.db_path
+
+
+def _row(world: World, columns: str, name: str) -> tuple[Any, ...]:
+    [row] = sql(_db(world), f"SELECT {columns} FROM processed_files WHERE filename = ?", (name,))
+    return row
 
 
 async def test_files_deleted_on_the_server_are_reported_recorded_and_cleared(
@@ -42,7 +48,9 @@ async def test_files_deleted_on_the_server_are_reported_recorded_and_cleared(
 
     # The daemon's next full listing records the deletions, in the registry and in each file's history.
     assert await cli(["--config", cfg, "once"]) == 0
-    rows = sql(_db(world), "SELECT filename, remote_gone_by FROM processed_files WHERE remote_gone_at IS NOT NULL")
+    rows = sql(
+        _db(world), "SELECT filename, remote_gone_by FROM processed_files WHERE remote_gone_at IS NOT NULL"
+    )
     assert sorted(rows) == [(n, "server") for n in sorted(gone)]
     assert sql(_db(world), "SELECT count(*) FROM file_events WHERE event = 'remote_gone'") == [(5,)]
     capsys.readouterr()
@@ -98,11 +106,13 @@ async def test_layer4_repair_writes_complete_rows_and_a_changed_file_is_not_done
     listed = world.rig.stats_dir / same
     sha = hashlib.sha256(listed.read_bytes()).hexdigest()
     st = listed.stat()
-    assert sql(_db(world), "SELECT state, size, mtime, sha256 FROM processed_files WHERE filename = ?", (same,)) == [
-        ("imported", st.st_size, int(st.st_mtime), sha)
-    ]
+    assert sql(
+        _db(world), "SELECT state, size, mtime, sha256 FROM processed_files WHERE filename = ?", (same,)
+    ) == [("imported", st.st_size, int(st.st_mtime), sha)]
     # The changed file went down the changed-file path: the round is kept, the new version quarantined.
-    [(state, error)] = sql(_db(world), "SELECT state, last_error FROM processed_files WHERE filename = ?", (changed,))
+    [(state, error)] = sql(
+        _db(world), "SELECT state, last_error FROM processed_files WHERE filename = ?", (changed,)
+    )
     assert state == "quarantined"
     assert "content changed after import" in error
     assert sql(_db(world), "SELECT count(*) FROM rounds WHERE filename = ?", (changed,)) == [(1,)]
@@ -130,7 +140,11 @@ async def test_retention_preview_is_exactly_the_act_with_a_batch(
     capsys.readouterr()
     assert await cli(["--config", cfg, "retention", "--dry-run"]) == 0
     preview = capsys.readouterr().out
-    would = sorted(line.split(": ")[0].removeprefix("main/") for line in preview.splitlines() if line.endswith(": delete_remote would"))
+    would = sorted(
+        line.split(": ")[0].removeprefix("main/")
+        for line in preview.splitlines()
+        if line.endswith(": delete_remote would")
+    )
     assert len(would) == 5
     assert "would compress 0, delete_local 0, delete_remote 5" in preview
     assert await cli(["--config", cfg, "retention"]) == 0
@@ -165,7 +179,9 @@ async def test_restore_local_rebuilds_copies_from_the_stored_content(
     assert (world.local_dir / EVENING[0]).read_bytes() == original
     assert (world.local_dir / EVENING[1]).exists()
     [(detail,)] = sql(
-        _db(world), "SELECT detail FROM file_events WHERE event = 'local_restored' AND filename = ?", (EVENING[0],)
+        _db(world),
+        "SELECT detail FROM file_events WHERE event = 'local_restored' AND filename = ?",
+        (EVENING[0],),
     )
     assert json.loads(detail)["via"] == "sync (stored content)"
     assert sql(_db(world), "SELECT count(*) FROM rounds") == [(8,)]  # nothing imported again
