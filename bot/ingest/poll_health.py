@@ -56,6 +56,11 @@ class PollHealth:
             if failures < self._threshold:
                 return
             message = f"server {self._server} unreachable for {failures} polls: {error}"
+            if error is not None and "remote_dir " in error and " not found on " in error:  # it did answer
+                message = (
+                    f"server {self._server} answered, but for {failures} polls: {error} — fix remote_dir of "
+                    f"server {self._server} in the config (`statsbot diagnose` names the key)"
+                )
             if await status.open_alert(tx, key, "error", message, now):
                 await outbox.enqueue(
                     tx, kind=posts.KIND_ALERT, channel="admin", dedupe_key=f"alert:{key}:{now:.6f}",

@@ -122,6 +122,10 @@ def render_journey(j: Journey) -> str:
         lines.append(f"            size {reg.size} mtime {reg.mtime} sha256 {reg.sha256 or '-'}")
         if reg.last_error:
             lines.append(f"            last error: {reg.last_error}")
+        if reg.remote_gone_at is not None:
+            by = {"retention": "deleted by retention", "operator": "deletion accepted by `registry repair`"}
+            why = by.get(reg.remote_gone_by or "", "deleted by someone else than retention")
+            lines.append(f"            gone from the server since {_ts(reg.remote_gone_at)} UTC ({why})")
         if reg.state == "failed" and reg.next_attempt_at is not None:
             lines.append(f"            next attempt: {_ts(reg.next_attempt_at)} UTC")
     if j.round is None:

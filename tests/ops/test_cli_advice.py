@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.db import status
+from bot.errors import RemoteDirMissing
+from bot.ingest.poll_health import PollHealth
+from bot.ingest.ssh_source import SshSource
 from tests.helpers.ops import EVENING, LATER, World, cli, daemon_imported, sql, write_config
 
 
@@ -156,3 +160,17 @@ async def test_files_imported_from_a_folder_elsewhere_are_not_missing_or_gone(
     assert "gone from the server" not in out
     assert "4 files imported with `statsbot import` from a folder, never on this server" in out
     assert "all four locations agree" not in out  # 8 on the server, 12 imported: the counts differ
+
+
+async def test_the_daemons_alert_for_a_wrong_remote_dir_says_the_server_answered(world: World) -> None:
+    source = SshSource(world.rig.params("main", remote_dir="/gamestats-typo"))
+    try:
+        with pytest.raises(RemoteDirMissing) as caught:
+            await source.list()
+    finally:
+        await source.close()
+    await PollHealth(world.db, "main", threshold=1).record(False, str(caught.value), None, 0.1, now=5.0)
+    [alert] = await status.open_alerts(world.db)
+    assert "answered" in alert.message
+    assert "fix remote_dir of server main" in alert.message
+    assert "unreachable" not in alert.message

@@ -57,7 +57,9 @@ async def test_files_deleted_on_the_server_are_reported_recorded_and_cleared(
     assert await cli(["--config", cfg, "diagnose", "--no-remote"]) == 1  # known without asking the server
     assert "! imported, gone from the server" in capsys.readouterr().out
     assert await cli(["--config", cfg, "explain", gone[0]]) == 0
-    assert "remote_gone" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "remote_gone" in out
+    assert "(deleted by someone else than retention)" in out
 
     # One comes back: the mark is cleared. The others are accepted as intended by registry repair.
     world.put_remote([gone[0]])
@@ -185,3 +187,26 @@ async def test_restore_local_rebuilds_copies_from_the_stored_content(
     )
     assert json.loads(detail)["via"] == "sync (stored content)"
     assert sql(_db(world), "SELECT count(*) FROM rounds") == [(8,)]  # nothing imported again
+
+
+async def test_mirror_remote_deletions_removes_local_copies_never_rounds(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = await daemon_imported(
+        world, tmp_path, EVENING, extra="\n[retention]\nmirror_remote_deletions = true\n"
+    )
+    for name in EVENING[:3]:
+        (world.rig.stats_dir / name).unlink()
+    capsys.readouterr()
+    assert await cli(["--config", cfg, "retention", "--dry-run"]) == 0  # not recorded yet: nothing to mirror
+    assert "delete_local 0" in capsys.readouterr().out
+    assert await cli(["--config", cfg, "once"]) == 0  # the daemon's listing records the deletions
+    assert await cli(["--config", cfg, "retention", "--dry-run"]) == 0
+    preview = capsys.readouterr().out
+    assert preview.count("delete_local would (gone from the server (server)") == 3
+    assert await cli(["--config", cfg, "retention"]) == 0
+    assert "delete_local 3" in capsys.readouterr().out
+    assert sorted(p.name for p in world.local_dir.iterdir()) == sorted(EVENING[3:])
+    assert sql(_db(world), "SELECT count(*) FROM rounds") == [(8,)]  # history is never deleted
+    events = sql(_db(world), "SELECT filename FROM file_events WHERE event = 'retention_delete_local'")
+    assert sorted(n for (n,) in events) == sorted(EVENING[:3])
