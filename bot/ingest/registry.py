@@ -206,8 +206,12 @@ class Registry:
             self._gone = await remote_files.gone_names(self._db, self._server)
         listed = {e.name for e in entries}
         back = [n for n in self._gone if n in listed]
-        skip = listed | self._gone.keys() | self._elsewhere
-        missing = [n for n, key in self._final.items() if key[2] in ON_SERVER_STATES and n not in skip]
+        gone, elsewhere = self._gone, self._elsewhere
+        missing = [
+            n
+            for n, key in self._final.items()
+            if key[2] in ON_SERVER_STATES and n not in listed and n not in gone and n not in elsewhere
+        ]
         if not missing:
             return {}, back
         # Only files the daemon ever saw there can be gone from it: a folder imported with `statsbot import`
