@@ -90,7 +90,11 @@ def processed_check(j: Journey) -> str:
     reg = j.registry
     if reg is None:
         if j.round is not None:
-            return "layer 4 (imported rounds): a round without a registry row; the next listing repairs it"
+            return (
+                "layer 4 (imported rounds): a round without a registry row; the next listing repairs it "
+                "when the server's copy has the imported size (else: re-read, kept round, new version "
+                "quarantined)"
+            )
         return "no layer knows it: the next listing records it as seen and lets it settle"
     if reg.state == "imported":
         return "layer 1 (memory, imported): skipped on every listing, unless its size changes on the server"
