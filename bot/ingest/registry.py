@@ -103,6 +103,7 @@ class Registry:
         self._final = memory.for_server(server)
         self._gone: dict[str, str] | None = None  # name -> remote_gone_by; loaded at the first listing
         self._elsewhere: set[str] = set()  # final, never seen on the server (`statsbot import` of a folder)
+        self._listed_once = False  # a complete listing was checked for deletions in this process
 
     @property
     def memory(self) -> MemoryCache:
@@ -206,6 +207,8 @@ class Registry:
             self._gone = await remote_files.gone_names(self._db, self._server)
         listed = {e.name for e in entries}
         back = [n for n in self._gone if n in listed]
+        if self._elsewhere:  # a backfilled file that shows up on the server is tracked from now on
+            self._elsewhere = {n for n in self._elsewhere if n not in listed}
         gone, elsewhere = self._gone, self._elsewhere
         missing = [
             n
@@ -213,9 +216,14 @@ class Registry:
             if key[2] in ON_SERVER_STATES and n not in listed and n not in gone and n not in elsewhere
         ]
         if not missing:
+            self._listed_once = True
             return {}, back
-        # Only files the daemon ever saw there can be gone from it: a folder imported with `statsbot import`
-        # holds files the server may never have had (remembered, so they cost this query once).
+        if self._listed_once:  # on the server at this process's first listing (or imported since): gone
+            return dict.fromkeys(missing, "server"), back
+        # Before this process ever listed the folder, only files the daemon saw there before can be gone
+        # from it: a folder imported with `statsbot import` holds files the server may never have had
+        # (remembered, so they cost this query once).
+        self._listed_once = True
         known = await remote_files.came_from_server(self._db, self._server, missing)
         self._elsewhere.update(n for n in missing if n not in known)
         return {n: "server" for n in missing if n in known}, back

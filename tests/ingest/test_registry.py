@@ -175,3 +175,19 @@ async def test_complete_listings_record_deletions_in_constant_queries(db: Databa
     plan = await reg.plan([entry(n) for n in done], now=NOW + 4, complete=True)
     assert (plan.gone, plan.back) == (0, 10)
     assert all(r.remote_gone_at is None for r in await ops_queries.registry_rows(db, SERVER))
+
+
+async def test_files_without_history_are_gone_once_this_process_listed_them(
+    db: Database, tmp_path: Path
+) -> None:
+    """A backfilled file (`statsbot import`, no `seen` event) missing from the first listing may never have
+    been on the server; one the daemon listed itself and then no longer lists is gone."""
+    done = names(4)
+    await set_states(db, [(n, "imported", 100, 1_700_000_000) for n in done])
+    reg = await registry(db, tmp_path / "local")
+    first = await reg.plan([entry(n) for n in done[1:]], now=NOW, complete=True)
+    assert first.gone == 0  # done[0]: never seen on this server, not a deletion
+    later = await reg.plan([entry(n) for n in done[2:]], now=NOW + 1, complete=True)
+    assert later.gone == 1  # done[1] was listed by this process: deleted on the server
+    rows = {r.filename: r for r in await ops_queries.registry_rows(db, SERVER)}
+    assert (rows[done[0]].remote_gone_at, rows[done[1]].remote_gone_by) == (None, "server")
