@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -161,4 +162,5 @@ def _changed_detail(row: RegistryEntry, rnd: RoundEntry | None, remote: RemoteFi
 def _gone_detail(row: RegistryEntry) -> str:
     if row.remote_gone_at is None:
         return "not listed by the server now (the daemon records it at its next full listing)"
-    return "recorded gone by the daemon's listing"
+    at = dt.datetime.fromtimestamp(row.remote_gone_at, dt.UTC).strftime("%Y-%m-%d %H:%M")
+    return f"recorded gone by the daemon's listing at {at} UTC"
