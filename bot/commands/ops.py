@@ -144,7 +144,13 @@ def cmd_registry(args: argparse.Namespace) -> int:
         async with await open_db(settings, write=apply) as db:
             orphans = await check_orphans(db)
             servers = servers_to_report(settings, await ops_queries.known_servers(db), args.server)
-            changes = await check_registry(db, servers, settings.paths.local_stats, source_for=source_for)
+            limit = max(
+                (c.connect_timeout_seconds + c.operation_timeout_seconds for c in configured.values()),
+                default=30.0,
+            )
+            changes = await check_registry(
+                db, servers, settings.paths.local_stats, source_for=source_for, limit_seconds=limit
+            )
             prefix = "applied: " if apply else "would: "
             for orphan in orphans:
                 out(prefix + orphan.describe())

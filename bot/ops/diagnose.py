@@ -118,7 +118,12 @@ async def snapshot(
     sizes = await remote_files.stored_sizes(db, server, odd)
     rounds = {r.filename: RoundEntry(r.id, r.filename, r.sha256, sizes.get(r.filename)) for r in refs}
     # Imported files the server does not list: were they ever there (deleted), or imported from a folder?
-    not_listed = [n for n, row in registry.items() if row.state in CONTENT_KEPT and n not in (remote or {})]
+    # (Rows the daemon already recorded gone need no look: retention deleted 50,000 files? no query for them.)
+    not_listed = [
+        n
+        for n, row in registry.items()
+        if row.state in CONTENT_KEPT and row.remote_gone_at is None and n not in (remote or {})
+    ]
     from_server = frozenset(await remote_files.came_from_server(db, server, not_listed) if remote else ())
     return ServerSnapshot(
         server, remote, local, registry, rounds, listing.error, from_server=from_server,

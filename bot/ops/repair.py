@@ -82,7 +82,12 @@ def plan_changes(snap: ServerSnapshot) -> list[RegistryChange]:
 
 
 async def check_registry(
-    db: Reader, servers: Sequence[str], local_stats: Path, *, source_for: SourceFor | None = None
+    db: Reader,
+    servers: Sequence[str],
+    local_stats: Path,
+    *,
+    source_for: SourceFor | None = None,
+    limit_seconds: float = 30.0,
 ) -> list[RegistryChange]:
     """What `repair --apply` would change, for each server (reads the database, and lists the servers
     `source_for` gives a source for: sizes and mtimes come from the listing, deletions are seen live)."""
@@ -90,7 +95,9 @@ async def check_registry(
     for server in servers:
         source = source_for(server) if source_for is not None else None
         try:
-            snap = await snapshot(db, server, local_root=local_stats, source=source)
+            snap = await snapshot(
+                db, server, local_root=local_stats, source=source, limit_seconds=limit_seconds
+            )
         finally:
             if source is not None:
                 await source.close()
