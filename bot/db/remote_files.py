@@ -22,8 +22,10 @@ _FROM_SERVER_EVENTS: Final = ("seen", "remote_gone", "retention_delete_remote")
 def mark_gone_sync(stx: SyncTx, server: str, names: Mapping[str, str], now: float) -> int:
     """Record files no longer on the server: name -> who deleted it ('server' | 'retention' | 'operator').
 
-    A row already marked keeps its first date unless the cause becomes more precise (retention, operator).
-    Each change gets a `remote_gone` event. Returns how many rows changed.
+    A row already marked keeps its first date; its cause only becomes more precise: a listing that finds
+    a file gone ('server') never overwrites retention's own deletion or an operator's acceptance (the
+    daemon's listing may see a file retention deleted moments before). Each change gets a `remote_gone`
+    event. Returns how many rows changed.
     """
     changed = 0
     for name, by in names.items():
@@ -31,8 +33,9 @@ def mark_gone_sync(stx: SyncTx, server: str, names: Mapping[str, str], now: floa
             raise ValueError(f"unknown remote_gone_by {by!r}")
         res = stx.execute(
             "UPDATE processed_files SET remote_gone_at = coalesce(remote_gone_at, ?), remote_gone_by = ? "
-            "WHERE server = ? AND filename = ? AND (remote_gone_at IS NULL OR remote_gone_by IS NOT ?)",
-            (now, by, server, name, by),
+            "WHERE server = ? AND filename = ? "
+            "AND (remote_gone_at IS NULL OR (? != 'server' AND remote_gone_by IS NOT ?))",
+            (now, by, server, name, by, by),
         )
         if res.rowcount:
             changed += 1
