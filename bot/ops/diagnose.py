@@ -105,16 +105,7 @@ async def snapshot(
     refs = await ops_queries.round_refs(db, server)
     # Where the registry's size disagrees with the server's or the local copy's, the stored content says
     # which side changed: its size is loaded for those few files only (a decompression each).
-    odd = [
-        r.filename
-        for r in refs
-        if (row := registry.get(r.filename)) is not None
-        and row.size is not None
-        and any(
-            other is not None and other != row.size
-            for other in (_size(remote, r.filename), _plain_size(local, r.filename))
-        )
-    ]
+    odd = [r.filename for r in refs if _size_in_doubt(registry.get(r.filename), remote, local)]
     sizes = await remote_files.stored_sizes(db, server, odd)
     rounds = {r.filename: RoundEntry(r.id, r.filename, r.sha256, sizes.get(r.filename)) for r in refs}
     # Imported files the server does not list: were they ever there (deleted), or imported from a folder?
@@ -136,6 +127,18 @@ def _entry(r: ops_queries.RegistryRow) -> RegistryEntry:
         r.filename, r.state, r.size, r.mtime, r.sha256, r.attempts, r.last_error, r.round_id, r.updated_at,
         r.remote_gone_at, r.remote_gone_by,
     )  # fmt: skip
+
+
+def _size_in_doubt(
+    row: RegistryEntry | None, remote: dict[str, RemoteFile] | None, local: dict[str, LocalFile]
+) -> bool:
+    """The registry row is missing or incomplete (an older layer-4 repair), or its size is not the server's
+    or the local copy's: the stored content's size then decides which side is right."""
+    if row is None or row.size is None or row.mtime is None:  # a repair will need the imported size
+        return True
+    return any(
+        other not in (None, row.size) for other in (_size(remote, row.name), _plain_size(local, row.name))
+    )
 
 
 def _size(remote: dict[str, RemoteFile] | None, name: str) -> int | None:

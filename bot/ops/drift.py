@@ -56,8 +56,11 @@ __all__ = [
 ]
 
 
-def registry_problem(row: RegistryEntry | None, rnd: RoundEntry) -> str | None:
-    """Why the registry row of a file with an imported round is wrong; None when it is right."""
+def registry_problem(
+    row: RegistryEntry | None, rnd: RoundEntry, listed: RemoteFile | None = None
+) -> str | None:
+    """Why the registry row of a file with an imported round is wrong; None when it is right. `listed`:
+    the server's entry for the file, when known (an incomplete row gets its mtime from it)."""
     if row is None:
         return "round exists, no registry row"
     if row.state == "quarantined" and row.sha256 is not None and row.sha256 != rnd.sha256:
@@ -70,6 +73,8 @@ def registry_problem(row: RegistryEntry | None, rnd: RoundEntry) -> str | None:
         return f"registry points to round {row.round_id}"
     if rnd.size is not None and row.size != rnd.size:
         return f"registry size {row.size} differs from the imported content's {rnd.size} bytes"
+    if row.mtime is None and listed is not None and listed.size == rnd.size:
+        return "registry row without the mtime of the import (the server's copy is the imported one)"
     return None
 
 
@@ -119,7 +124,8 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         f"`statsbot sync --server {srv}` "
         f"re-imports the {len(recoverable)} that still have a local or remote copy",
     )
-    problems = {n: registry_problem(reg.get(n), rnd) for n, rnd in rounds.items()}
+    listed = snap.remote or {}
+    problems = {n: registry_problem(reg.get(n), rnd, listed.get(n)) for n, rnd in rounds.items()}
     wrong = {n: p for n, p in problems.items() if p is not None}
     add(
         Kind.ROUND_WITHOUT_REGISTRY,
@@ -131,7 +137,6 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         wrong,
     )
     # Files the server still lists are already reported as never processed: list each file once.
-    listed = snap.remote or {}
     unregistered = [n for n in local if n not in reg and n not in rounds and n not in listed]
     add(
         Kind.LOCAL_UNREGISTERED,

@@ -62,10 +62,10 @@ def plan_changes(snap: ServerSnapshot) -> list[RegistryChange]:
     The one selection both `repair` (preview) and `repair --apply` (act) use."""
     changes: list[RegistryChange] = []
     for name, rnd in sorted(snap.rounds.items()):
-        reason = registry_problem(snap.registry.get(name), rnd)
+        listed = (snap.remote or {}).get(name)
+        reason = registry_problem(snap.registry.get(name), rnd, listed)
         if reason is None:
             continue
-        listed = (snap.remote or {}).get(name)
         mtime = listed.mtime if listed is not None and listed.size == rnd.size else None
         changes.append(
             RegistryChange(snap.server, name, RECORD_IMPORTED, reason, rnd.id, rnd.sha256, rnd.size, mtime)

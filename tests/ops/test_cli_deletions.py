@@ -210,3 +210,32 @@ async def test_mirror_remote_deletions_removes_local_copies_never_rounds(
     assert sql(_db(world), "SELECT count(*) FROM rounds") == [(8,)]  # history is never deleted
     events = sql(_db(world), "SELECT filename FROM file_events WHERE event = 'retention_delete_local'")
     assert sorted(n for (n,) in events) == sorted(EVENING[:3])
+
+
+async def test_rows_an_older_repair_left_incomplete_are_found_and_completed(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = await daemon_imported(world, tmp_path, EVENING, extra=RETENTION.format(batch=100))
+    changed, kept = EVENING[0], EVENING[1]
+    for name in (changed, kept):  # what the layer-4 repair of older versions wrote
+        sql(_db(world), "UPDATE processed_files SET size = NULL, mtime = NULL WHERE filename = ?", (name,))
+    server_copy = world.rig.stats_dir / changed
+    imported_size = server_copy.stat().st_size
+    server_copy.write_bytes(server_copy.read_bytes() + b"appended later\n")
+    capsys.readouterr()
+    assert await cli(["--config", cfg, "diagnose"]) == 1
+    out = capsys.readouterr().out
+    assert "! changed on the server after import" in out
+    assert f"imported size {imported_size} mtime None, server now size {imported_size + 15}" in out
+    assert await cli(["--config", cfg, "retention", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"main/{kept}: delete_remote skipped (the registry has no size/mtime of the import" in out
+    assert f"main/{changed}: delete_remote would" not in out
+    assert await cli(["--config", cfg, "registry", "repair", "--apply"]) == 0
+    st = (world.rig.stats_dir / kept).stat()
+    assert _row(world, "size, mtime", kept) == (st.st_size, int(st.st_mtime))  # complete again
+    # the changed file: the imported size; the server's mtime is not the import's, so none is made up
+    assert _row(world, "size, mtime", changed) == (imported_size, None)
+    assert await cli(["--config", cfg, "retention"]) == 0
+    assert server_copy.exists()
+    assert not (world.rig.stats_dir / kept).exists()

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.db import ops_queries
 from bot.db.connection import Database
 from bot.db.files import events_for
+from bot.ingest.source import StatsSource
 from bot.ops.diagnose import diagnose
 from bot.ops.drift import Kind, ServerReport
 from bot.ops.explain import explain
@@ -83,14 +84,21 @@ async def test_registry_rows_deleted_by_hand_are_recorded_again_without_reimport
     # files with a round are not "never processed", whatever the registry says
     assert rep.difference(Kind.REMOTE_UNPROCESSED) is None
 
-    changes = await check_registry(world.db, ["main"], world.settings.paths.local_stats)
+    def source_for(server: str) -> StatsSource:  # the server is listed: rows get the listed mtime too
+        return world.factory()(world.settings.server(server))
+
+    changes = await check_registry(
+        world.db, ["main"], world.settings.paths.local_stats, source_for=source_for
+    )
     assert [(c.filename, c.action) for c in changes] == [(n, RECORD_IMPORTED) for n in sorted(gone)]
     assert await apply_changes(world.db, changes) == 3
-    assert await check_registry(world.db, ["main"], world.settings.paths.local_stats) == []  # idempotent
+    again = await check_registry(world.db, ["main"], world.settings.paths.local_stats, source_for=source_for)
+    assert again == []  # idempotent
     assert (await _report(world)).differences == ()
     rows = {r.filename: r for r in await ops_queries.registry_rows(world.db, "main")}
     assert all(rows[n].state == "imported" and rows[n].round_id == before[n] for n in gone)
     assert rows[gone[0]].size == (world.samples / gone[0]).stat().st_size
+    assert rows[gone[0]].mtime == int((world.rig.stats_dir / gone[0]).stat().st_mtime)
     assert await _round_ids(world.db) == before
 
 
