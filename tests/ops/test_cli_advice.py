@@ -174,3 +174,16 @@ async def test_the_daemons_alert_for_a_wrong_remote_dir_says_the_server_answered
     assert "answered" in alert.message
     assert "fix remote_dir of server main" in alert.message
     assert "unreachable" not in alert.message
+
+
+async def test_diagnose_says_agree_only_when_the_counts_are_equal(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.rig.write("2025-10-03-200000-etl_adlernest-round-1.txt", (world.samples / EVENING[0]).read_bytes())
+    cfg = await daemon_imported(world, tmp_path, EVENING)  # the copy under another name: a duplicate
+    capsys.readouterr()
+    assert await cli(["--config", cfg, "diagnose"]) == 0
+    out = capsys.readouterr().out
+    assert "         9               9           9         8" in out
+    assert "all four locations agree" not in out
+    assert "no difference needs action, but the counts differ (the registry also holds 1 duplicate" in out
