@@ -13,7 +13,7 @@ import structlog
 from bot.chat.runtime import ChatRuntime, start_chat
 from bot.config import ServerConfig, Settings
 from bot.db.connection import Database
-from bot.factory import import_settings, make_source
+from bot.factory import continuity, import_settings, make_source
 from bot.ingest import files as localfiles
 from bot.ingest.importer import close_idle_sessions, sweep_pending_round2
 from bot.ingest.poller import CycleResult, Poller, PollerConfig
@@ -77,6 +77,7 @@ class App:
     sources: Mapping[str, StatsSource] = field(default_factory=dict)
     chat_factory: ChatFactory = start_chat
     maintenance: list[MaintenanceJob] = field(default_factory=list)
+    accept_data_loss: bool = False  # --accept-data-loss: see bot/db/continuity.py
     monotonic: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time
     db: Database | None = None
@@ -88,7 +89,10 @@ class App:
 
     async def open(self) -> None:
         """Open the database (migrations, lock), load the memory layer ONCE, build pollers and chat."""
-        self.db = await Database.open(self.settings.paths.db_path)
+        self.db = await Database.open(
+            self.settings.paths.db_path,
+            continuity=continuity(self.settings, accept_data_loss=self.accept_data_loss),
+        )
         try:
             memory = await MemoryCache.load(self.db)
             for server in self.settings.enabled_servers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.config import ServerConfig, Settings
+from bot.db.continuity import Continuity
 from bot.ingest.importer import ImportSettings
 from bot.ingest.source import StatsSource
 
@@ -29,6 +30,15 @@ def make_source(server: ServerConfig, settings: Settings) -> StatsSource:
             keepalive_count_max=server.keepalive_count_max,
             max_file_bytes=settings.ingest.max_file_bytes,
         )
+    )
+
+
+def continuity(settings: Settings, *, accept_data_loss: bool = False) -> Continuity:
+    """The never-forget check for a command that writes (bot/db/continuity.py)."""
+    return Continuity(
+        backup_dir=settings.backup_dir,
+        local_stats=settings.paths.local_stats,
+        accept_data_loss=accept_data_loss,
     )
 
 

@@ -73,8 +73,11 @@ def run_async(body: Callable[[], Coroutine[Any, Any, int]]) -> int:
         return EXIT_FAILURE
 
 
-async def open_db(settings: Settings, *, write: bool) -> Database:
-    # Read-only commands run beside the daemon (WAL readers); writers take the single-instance lock.
+async def open_db(settings: Settings, *, write: bool, accept_data_loss: bool = False) -> Database:
+    # Read-only commands run beside the daemon (WAL readers); writers take the single-instance lock and
+    # refuse a database that forgot what it held (bot/db/continuity.py).
+    from bot.factory import continuity
+
     path = settings.paths.db_path
     if not write and not await asyncio.to_thread(path.exists):
         # Never create an empty database just to read it: a wrong --config or working directory, or a
@@ -82,7 +85,14 @@ async def open_db(settings: Settings, *, write: bool) -> Database:
         from bot.ops.dbtools import missing_message
 
         raise DatabaseError(missing_message(path, settings.backup_dir))
-    return await Database.open(path, lock=write)
+    guard = continuity(settings, accept_data_loss=accept_data_loss) if write else None
+    return await Database.open(path, lock=write, continuity=guard)
+
+
+ACCEPT_DATA_LOSS_HELP = (
+    "the database holds less than its record says (emptied, restored from an older backup): take it as "
+    "it is and import what it lacks again WITHOUT posting it (docs/OPERATIONS.md §3)"
+)
 
 
 def print_json(value: object) -> None:

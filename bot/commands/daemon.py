@@ -17,9 +17,13 @@ from bot.log import configure_logging
 
 
 def register(subparsers: Any) -> None:
+    from bot.commands.common import ACCEPT_DATA_LOSS_HELP
+
     run = subparsers.add_parser("run", help="the daemon: poll, import, post; SIGTERM drains and exits 0")
+    run.add_argument("--accept-data-loss", action="store_true", help=ACCEPT_DATA_LOSS_HELP)
     run.set_defaults(handler=_run)
     once = subparsers.add_parser("once", help="one complete cycle for every server, then exit (cron)")
+    once.add_argument("--accept-data-loss", action="store_true", help=ACCEPT_DATA_LOSS_HELP)
     once.set_defaults(handler=_once)
     imp = subparsers.add_parser("import", help="backfill local stats files or folders (idempotent)")
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="stats files or folders")
@@ -31,6 +35,7 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="history backfill: import without posting rounds, matches or sessions (alerts still go out)",
     )
+    imp.add_argument("--accept-data-loss", action="store_true", help=ACCEPT_DATA_LOSS_HELP)
     imp.set_defaults(handler=_import)
     demo = subparsers.add_parser("demo", help="zero-config showcase against an embedded SSH server")
     demo.add_argument("--speed", type=float, default=1.0, help="release files faster (>1) or slower (<1)")
@@ -60,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        return await App(settings).run(stop)
+        return await App(settings, accept_data_loss=args.accept_data_loss).run(stop)
 
     return _guarded(main)
 
@@ -72,7 +77,7 @@ def _once(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     from bot.app import App
 
-    return _guarded(lambda: App(settings).once())
+    return _guarded(lambda: App(settings, accept_data_loss=args.accept_data_loss).once())
 
 
 def _import(args: argparse.Namespace) -> int:
@@ -80,7 +85,7 @@ def _import(args: argparse.Namespace) -> int:
     import dataclasses
 
     from bot.db.connection import Database
-    from bot.factory import import_settings
+    from bot.factory import continuity, import_settings
     from bot.ingest.backfill import backfill, collect
 
     server = args.server or (settings.servers[0].name if settings.servers else "local")
@@ -94,7 +99,8 @@ def _import(args: argparse.Namespace) -> int:
     knobs = dataclasses.replace(import_settings(settings), post_stats=not args.no_posts)
 
     async def main() -> int:
-        async with await Database.open(settings.paths.db_path) as db:
+        guard = continuity(settings, accept_data_loss=args.accept_data_loss)
+        async with await Database.open(settings.paths.db_path, continuity=guard) as db:
             bar = ProgressBar(sys.stderr)  # its clock starts with the backfill's: the two rates agree
             summary = await backfill(db, files, server=server, settings=knobs, progress=bar.update)
         bar.finish()

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from bot.commands.common import (
+    ACCEPT_DATA_LOSS_HELP,
     EXIT_FAILURE,
     EXIT_OK,
     EXIT_USAGE,
@@ -44,6 +45,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="report what would be done, change nothing")
     p.add_argument("--no-posts", action="store_true", help="import without posting the rounds to the channel")
+    p.add_argument("--accept-data-loss", action="store_true", help=ACCEPT_DATA_LOSS_HELP)
     p.set_defaults(handler=cmd_sync)
 
     reg = subparsers.add_parser("registry", help="registry drift: check | repair [--apply]")
@@ -109,7 +111,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = load(args)
 
     async def body() -> int:
-        async with await open_db(settings, write=not args.dry_run) as db:
+        async with await open_db(
+            settings, write=not args.dry_run, accept_data_loss=args.accept_data_loss
+        ) as db:
             result = await sync(
                 db,
                 settings,

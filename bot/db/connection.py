@@ -21,6 +21,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 import aiosqlite
 import structlog
 
+from bot.db import continuity as cont
 from bot.db.health import acquire_lock, check_or_move_aside, release_lock
 from bot.db.migrations_runner import apply_migrations
 from bot.db.tx import ExecResult, Params, Reader, SyncTx, as_async
@@ -37,6 +38,9 @@ T = TypeVar("T")
 # commits may roll back. Acceptable because a file's state and its data are written in the SAME
 # transaction: a lost commit only means the file is imported again on the next poll, still exactly once
 # (posts already sent for a lost commit would be sent again — the lesser evil against an fsync per file).
+RECORD_DELAY_SECONDS = 0.5  # a backfill of 5,000 files rewrites the record a few times, not 5,000
+RECORD_RETRY_SECONDS = 30.0
+
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -90,14 +94,23 @@ class Database:
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
         self.statements = 0  # SQL statements executed (benchmarks assert O(1) per poll cycle)
+        # The record of what this database holds (bot/db/continuity.py), kept by the lock holder only:
+        # rewritten RECORD_DELAY_SECONDS after a commit, once for all the commits made meanwhile.
+        self._keeps_record = False
+        self._record_dirty = False
+        self._record_task: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, path: Path, *, lock: bool = True) -> Database:
+    async def open(
+        cls, path: Path, *, lock: bool = True, continuity: cont.Continuity | None = None
+    ) -> Database:
         """Open (creating if needed) and migrate the database at `path`.
 
         Raises DatabaseError when another process holds the instance lock (`lock=False` skips it, for
         read-only tools), when the file is corrupt (moved aside as `<name>.corrupt-<UTC ts>`, never
-        replaced silently) or when its schema is newer than this code.
+        replaced silently) or when its schema is newer than this code. With `continuity` (the daemon and
+        every command that writes) a database that is empty or behind the record of what it held is
+        refused (DataLossError), and that record is kept up to date after commits.
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,6 +127,9 @@ class Database:
         db = cls(path, aconn, lock_fd)
         try:
             version = await db._run(apply_migrations, db._connection())
+            if continuity is not None and lock:
+                await db._run(cont.check, db._connection(), path, continuity)
+                db._keeps_record = True
         except BaseException:
             await db.close()  # a refused or failed migration must not leak the thread, file or lock
             raise
@@ -151,6 +167,7 @@ class Database:
             finally:
                 tx._open = False
                 self._owner = None
+        self._committed()
 
     async def run_transaction(
         self, fn: Callable[Concatenate[SyncTx, P], T], /, *args: P.args, **kwargs: P.kwargs
@@ -162,9 +179,40 @@ class Database:
         if self._in_own_transaction():
             raise DatabaseError("nested transaction: use the open Tx")
         async with self._lock:
-            return await self._run(
+            result = await self._run(
                 _in_transaction, self._stx, functools.partial(fn, self._stx, *args, **kwargs)
             )
+        self._committed()
+        return result
+
+    def _committed(self) -> None:
+        """A commit happened: rewrite the record soon, once for every commit until then."""
+        if not self._keeps_record:
+            return
+        self._record_dirty = True
+        if self._record_task is None or self._record_task.done():
+            self._record_task = asyncio.create_task(self._record_later(), name="db:record")
+
+    async def _record_later(self) -> None:
+        delay = RECORD_DELAY_SECONDS
+        while self._record_dirty:
+            await asyncio.sleep(delay)
+            delay = RECORD_DELAY_SECONDS if await self.write_record() else RECORD_RETRY_SECONDS
+
+    async def write_record(self) -> bool:
+        """Rewrite the record now if a commit happened since the last time. A failure (disk full) is
+        logged and retried later: the record then lags, which is safe (it claims less than is held)."""
+        if not self._record_dirty or self._conn is None:
+            return True
+        self._record_dirty = False
+        try:
+            async with self._lock:
+                await self._run(cont.write_record, self._connection(), self.path)
+        except (OSError, sqlite3.Error, DatabaseError) as exc:
+            self._record_dirty = True
+            log.warning("db_record_not_written", path=str(cont.record_path(self.path)), error=str(exc))
+            return False
+        return True
 
     async def call(self, fn: Callable[Concatenate[SyncTx, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a synchronous read helper outside any transaction (waits for other tasks' transactions)."""
@@ -206,6 +254,12 @@ class Database:
 
     async def close(self) -> None:
         """PRAGMA optimize, close the connection, stop the worker thread, release the instance lock."""
+        task, self._record_task = self._record_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.write_record()
         if self._conn is not None and self._aconn is not None:
             async with self._lock:
                 aconn = self._aconn

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from bot.db import files, outbox
+from bot.db import continuity, files, outbox
 from bot.db import rounds as dbrounds
 from bot.db import sessions as dbsessions
 from bot.db.connection import Database, SyncTx, Tx
@@ -153,14 +153,16 @@ async def import_batch(
 def _with_post_policy(
     stx: SyncTx, settings: ImportSettings, body: Callable[[SyncTx], list[ImportOutcome]]
 ) -> list[ImportOutcome]:
-    """Run an import body; without `post_stats`, drop the stats posts it queued, in the same transaction,
-    and mark its sessions summarised so the idle-session job does not post history later."""
-    if settings.post_stats:
-        return body(stx)
+    """Run an import body; without `post_stats`, or when it imported a round posted before an accepted
+    data loss (bot/db/continuity.py), drop the stats posts it queued, in the same transaction, and mark
+    its sessions summarised so the idle-session job does not post history later."""
     first_post = outbox.last_id_sync(stx)
     outcomes = body(stx)
+    round_ids = [o.round_id for o in outcomes if o.round_id is not None]
+    if settings.post_stats and not continuity.any_quiet_sync(stx, round_ids):
+        return outcomes
     outbox.drop_stats_posts_after_sync(stx, first_post)
-    dbsessions.close_sessions_of_rounds_sync(stx, [o.round_id for o in outcomes if o.round_id is not None])
+    dbsessions.close_sessions_of_rounds_sync(stx, round_ids)
     return outcomes
 
 

@@ -1,0 +1,91 @@
+"""The record of what the database held (bot/db/continuity.py): batched, durable first, checked at open."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.db import continuity as cont
+from bot.db import outbox
+from bot.db.connection import Database
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def policy(tmp_path: Path, **kw: bool) -> cont.Continuity:
+    return cont.Continuity(backup_dir=tmp_path / "backups", local_stats=tmp_path / "local_stats", **kw)
+
+
+async def enqueue_sent(db: Database, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        async with db.transaction() as tx:
+            post_id = await outbox.enqueue(
+                tx, kind="alert", channel="admin", dedupe_key=f"k{i}", payload={"i": i}, now=1.0
+            )
+        assert post_id is not None
+        await outbox.mark_sent(db, post_id, f"m{i}", 2.0)
+
+
+async def test_many_commits_rewrite_the_record_a_few_times_and_it_ends_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: list[int] = []
+    real = cont.write_record
+
+    def counting(conn: object, db_path: Path) -> cont.Marks:
+        marks = real(conn, db_path)  # type: ignore[arg-type]
+        writes.append(marks.sent_max)
+        return marks
+
+    monkeypatch.setattr(cont, "write_record", counting)
+    path = tmp_path / "statsbot.db"
+    async with await Database.open(path, continuity=policy(tmp_path)) as db:
+        writes.clear()  # the first record, of a new install
+        await enqueue_sent(db, 300)  # 600 commits
+    assert 1 <= len(writes) <= 10, len(writes)
+    record = json.loads(cont.record_path(path).read_text())
+    assert record["marks"]["sent_max"] == 300  # the close wrote the last state
+
+
+async def test_the_database_is_synced_before_the_record_claims_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "statsbot.db"
+    async with await Database.open(path, continuity=policy(tmp_path)) as db:
+        await enqueue_sent(db, 1)
+        events: list[str] = []
+        real_fsync, real_replace = os.fsync, os.replace
+
+        def fsync(fd: int) -> None:
+            events.append("fsync:" + os.readlink(f"/proc/self/fd/{fd}").rsplit("/", 1)[-1])
+            real_fsync(fd)
+
+        def replace(src: str | Path, dst: str | Path) -> None:
+            events.append("replace:" + Path(dst).name)
+            real_replace(src, dst)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+        monkeypatch.setattr(os, "replace", replace)
+        await enqueue_sent(db, 1, start=1)
+        await db.write_record()
+        monkeypatch.undo()
+    wal = events.index("fsync:statsbot.db-wal")
+    assert wal < events.index("replace:statsbot.watermark")
+    assert events[events.index("replace:statsbot.watermark") + 1] == "fsync:" + tmp_path.name  # the folder
+
+
+async def test_an_unreadable_record_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "statsbot.db"
+    cont.record_path(path).write_text("{not json")
+    with pytest.raises(cont.DataLossError, match="statsbot.watermark: unreadable record"):
+        await Database.open(path, continuity=policy(tmp_path))
+
+
+async def test_readers_neither_check_nor_write_the_record(tmp_path: Path) -> None:
+    path = tmp_path / "statsbot.db"
+    async with await Database.open(path, lock=False, continuity=policy(tmp_path)) as db:
+        await enqueue_sent(db, 1)
+    assert not cont.record_path(path).exists()

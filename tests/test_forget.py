@@ -1,0 +1,142 @@
+"""Never forget silently (issue 10.1), with real `statsbot` processes against the in-process SFTP server.
+
+An emptied database, an older backup put back, or a SIGKILL followed by a deleted `-wal` must be
+refused at start (exit 1, saying what was lost and how to go on), never taken for a new install that
+imports and posts every round again. `--accept-data-loss` imports again without posting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.samples import real_samples
+from tests.helpers.daemon import server_values
+from tests.helpers.sftp import SftpRig, sftp_rig
+from tests.test_crash import PROJECT, config_text
+
+pytestmark = pytest.mark.timeout(120)
+
+ROUND_POST = "── [stats] post "
+
+
+def round_ones() -> list[tuple[str, bytes]]:
+    # Round 1 files only: each is posted once at import (a lone round 2 waits for its round 1).
+    return sorted((n, d) for n, d in real_samples() if n.endswith("round-1.txt"))
+
+
+async def statsbot(config: Path, *args: str) -> tuple[int, str, str]:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--config", str(config), *args,
+        cwd=PROJECT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(child.communicate(), 60)
+    assert child.returncode is not None
+    return child.returncode, out.decode(), err.decode()
+
+
+def setup(tmp_path: Path, rig: SftpRig, **overrides: object) -> Path:
+    config = tmp_path / "statsbot.toml"
+    values = server_values("main", rig, min_file_age_seconds=0, **overrides)
+    config.write_text(config_text(tmp_path, values))
+    return config
+
+
+def posts(stdout: str) -> int:
+    return stdout.count(ROUND_POST)
+
+
+async def test_emptied_or_restored_database_is_refused_until_accepted_and_never_reposts(
+    tmp_path: Path,
+) -> None:
+    files = round_ones()
+    db = tmp_path / "data" / "statsbot.db"
+    async with sftp_rig(tmp_path / "sftp") as rig:
+        config = setup(tmp_path, rig)
+        for name, data in files[:4]:
+            rig.write(name, data)
+        code, out, err = await statsbot(config, "once")
+        assert code == 0, err
+        assert posts(out) == 4
+        code, out, err = await statsbot(config, "db", "backup")
+        assert code == 0, err
+        [backup] = list((tmp_path / "data" / "backups").glob("statsbot-*.db"))
+        for name, data in files[4:6]:
+            rig.write(name, data)
+        code, out, err = await statsbot(config, "once")
+        assert (code, posts(out)) == (0, 2), err
+
+        db.write_bytes(b"")  # emptied while stopped
+        code, out, err = await statsbot(config, "once")
+        assert code == 1
+        assert posts(out) == 0
+        assert "EMPTY" in err and "6 round(s)" in err, err
+        assert backup.name in err and "--accept-data-loss" in err, err
+
+        shutil.copyfile(backup, db)  # the newest backup put back: behind the record by 2 rounds
+        code, out, err = await statsbot(config, "once")
+        assert (code, posts(out)) == (1, 0), out
+        assert "BEHIND" in err and "4 round(s)" in err, err
+
+        code, out, err = await statsbot(config, "once", "--accept-data-loss")
+        assert code == 0, err
+        assert posts(out) == 0  # the 2 rounds the backup lacked: imported again, not posted again
+
+        rig.write(*files[6])  # a new round after the recovery is posted as usual
+        code, out, err = await statsbot(config, "once")
+        assert (code, posts(out)) == (0, 1), err
+    record = json.loads((tmp_path / "data" / "statsbot.watermark").read_text())
+    assert record["marks"]["rounds"] == 7
+
+
+async def test_empty_database_beside_downloaded_files_is_refused(tmp_path: Path) -> None:
+    files = round_ones()
+    async with sftp_rig(tmp_path / "sftp") as rig:
+        config = setup(tmp_path, rig)
+        for name, data in files[:3]:
+            rig.write(name, data)
+        code, out, err = await statsbot(config, "once")
+        assert (code, posts(out)) == (0, 3), err
+        # The whole data_dir is gone (database AND record); local_stats/ still shows what was imported.
+        shutil.rmtree(tmp_path / "data")
+        code, out, err = await statsbot(config, "once")
+        assert (code, posts(out)) == (1, 0), err
+        assert "3 downloaded stats file(s)" in err, err
+        code, out, err = await statsbot(config, "once", "--accept-data-loss")
+        assert (code, posts(out)) == (0, 0), err
+
+
+async def test_sigkill_then_deleted_wal_is_refused(tmp_path: Path) -> None:
+    files = round_ones()
+    data_dir = tmp_path / "data"
+    async with sftp_rig(tmp_path / "sftp") as rig:
+        config = setup(tmp_path, rig)
+        for name, data in files[:5]:
+            rig.write(name, data)
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "--config", str(config), "run",
+            cwd=PROJECT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        record = data_dir / "statsbot.watermark"
+        try:
+            for _ in range(300):  # the record follows the commits within a second
+                await asyncio.sleep(0.1)
+                if record.exists() and json.loads(record.read_text())["marks"]["sent_max"] >= 5:
+                    break
+            else:
+                pytest.fail("the daemon never recorded its 5 posts")
+        finally:
+            child.send_signal(signal.SIGKILL)
+            await child.wait()
+        assert (data_dir / "statsbot.db-wal").exists()
+        (data_dir / "statsbot.db-wal").unlink()
+        (data_dir / "statsbot.db-shm").unlink(missing_ok=True)
+        code, out, err = await statsbot(config, "once")
+    assert (code, posts(out)) == (1, 0), err
+    assert "statsbot refuses" in err and "--accept-data-loss" in err, err
