@@ -76,13 +76,16 @@ async def test_emptied_or_restored_database_is_refused_until_accepted_and_never_
         code, out, err = await statsbot(config, "once")
         assert code == 1
         assert posts(out) == 0
-        assert "EMPTY" in err and "6 round(s)" in err, err
-        assert backup.name in err and "--accept-data-loss" in err, err
+        assert "EMPTY" in err, err
+        assert "6 round(s)" in err, err
+        assert backup.name in err, err
+        assert "--accept-data-loss" in err, err
 
         shutil.copyfile(backup, db)  # the newest backup put back: behind the record by 2 rounds
         code, out, err = await statsbot(config, "once")
         assert (code, posts(out)) == (1, 0), out
-        assert "BEHIND" in err and "4 round(s)" in err, err
+        assert "BEHIND" in err, err
+        assert "4 round(s)" in err, err
 
         code, out, err = await statsbot(config, "once", "--accept-data-loss")
         assert code == 0, err
@@ -139,4 +142,5 @@ async def test_sigkill_then_deleted_wal_is_refused(tmp_path: Path) -> None:
         (data_dir / "statsbot.db-shm").unlink(missing_ok=True)
         code, out, err = await statsbot(config, "once")
     assert (code, posts(out)) == (1, 0), err
-    assert "statsbot refuses" in err and "--accept-data-loss" in err, err
+    assert "statsbot refuses" in err, err
+    assert "--accept-data-loss" in err, err

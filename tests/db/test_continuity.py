@@ -80,7 +80,7 @@ async def test_the_database_is_synced_before_the_record_claims_it(
 async def test_an_unreadable_record_is_refused_by_name(tmp_path: Path) -> None:
     path = tmp_path / "statsbot.db"
     cont.record_path(path).write_text("{not json")
-    with pytest.raises(cont.DataLossError, match="statsbot.watermark: unreadable record"):
+    with pytest.raises(cont.DataLossError, match=r"statsbot\.watermark: unreadable record"):
         await Database.open(path, continuity=policy(tmp_path))
 
 
