@@ -11,6 +11,7 @@ from pydantic import SecretStr, ValidationError
 from bot.cli import EXIT_OK, EXIT_USAGE, main
 from bot.config import ServerConfig, Settings, load_settings
 from bot.errors import ConfigError
+from tests.helpers.keys import make_ssh_files
 
 SERVER = """
 [[servers]]
@@ -280,6 +281,7 @@ def test_config_check_prints_effective_config_with_secrets_masked(
 ) -> None:
     monkeypatch.setenv("STATSBOT_DISCORD__TOKEN", "super-secret-token")
     monkeypatch.setenv("STATSBOT_SERVERS__0__PORT", "2200")
+    make_ssh_files(tmp_path / "home")
     path = write(tmp_path, SERVER + "[discord]\nguild_id = 10\nstats_channel_id = 20\n")
     assert main(["--config", str(path), "config", "check"]) == EXIT_OK
     out, err = capsys.readouterr()
@@ -290,7 +292,6 @@ def test_config_check_prints_effective_config_with_secrets_masked(
     assert rendered["servers"][0]["port"] == 2200
     assert rendered["servers"][0]["known_hosts"] == str(tmp_path / "home" / ".ssh" / "known_hosts")
     assert rendered["discord"]["posts"] == {"rounds": True, "matches": True, "sessions": True, "alerts": True}
-    assert "servers[0].private_key: file not found" in err
     assert "configuration OK" in err
 
 
@@ -313,6 +314,7 @@ def test_config_check_uses_statsbot_config_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("STATSBOT_CONFIG", str(write(tmp_path, SERVER, name="other.toml")))
+    make_ssh_files(tmp_path / "home")
     assert main(["config", "check"]) == EXIT_OK
     assert 'name = "main"' in capsys.readouterr().out
 
@@ -320,3 +322,61 @@ def test_config_check_uses_statsbot_config_variable(
 def test_config_without_subcommand_is_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["config"]) == EXIT_USAGE
     assert "check" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        ("missing key", "servers[0].private_key: file not found"),
+        ("garbage key", "servers[0].private_key: not a usable private key"),
+        ("missing known_hosts", "servers[0].known_hosts: file not found"),
+        ("garbage known_hosts", "servers[0].known_hosts: "),
+        ("empty known_hosts", "servers[0].known_hosts: "),
+    ],
+)
+def test_config_check_refuses_unusable_key_files_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str, named: str
+) -> None:
+    key, known_hosts = make_ssh_files(tmp_path / "home")
+    if damage == "missing key":
+        key.unlink()
+    elif damage == "garbage key":
+        key.write_text(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nbm90IGEga2V5\n-----END OPENSSH PRIVATE KEY-----\n"
+        )
+    elif damage == "missing known_hosts":
+        known_hosts.unlink()
+    elif damage == "garbage known_hosts":
+        known_hosts.write_text("et.example.org ssh-ed25519 AAAAgarbage\n")
+    else:
+        known_hosts.write_text("# nothing pinned yet\n")
+    assert main(["--config", str(write(tmp_path, SERVER)), "config", "check"]) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert named in err
+    assert "configuration OK" not in err
+
+
+def test_encrypted_key_without_its_passphrase_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncssh
+
+    key, _ = make_ssh_files(tmp_path / "home")
+    key.write_bytes(asyncssh.generate_private_key("ssh-ed25519").export_private_key(passphrase="pw"))
+    assert main(["--config", str(write(tmp_path, SERVER)), "config", "check"]) == EXIT_USAGE
+    assert "servers[0].private_key" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["once", "run"])
+def test_start_with_a_garbage_key_exits_2_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    key, _ = make_ssh_files(tmp_path / "home")
+    key.write_text("garbage\n")
+    data = tmp_path / "data"
+    text = f'[paths]\ndata_dir = "{data}"\nlocal_stats = "{tmp_path / "local_stats"}"\n' + SERVER
+    assert main(["--config", str(write(tmp_path, text)), command]) == EXIT_USAGE
+    assert "servers[0].private_key: not a usable private key" in capsys.readouterr().err
+    assert not data.exists()
+    assert not (tmp_path / "local_stats").exists()

@@ -36,10 +36,16 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     path: Path = args.config
+    from bot.key_files import check_key_files
+
     try:
         settings = load_settings(path)
+        problems = check_key_files(settings)
     except ConfigError as exc:
-        sys.stderr.write(f"statsbot: invalid configuration ({path}): {exc.key}: {exc.reason}\n")
+        problems = [exc]
+    if problems:
+        for problem in problems:
+            sys.stderr.write(f"statsbot: invalid configuration ({path}): {problem.key}: {problem.reason}\n")
         return EXIT_USAGE
     sys.stdout.write(render_settings(settings, source=path) + "\n")
     for warning in config_warnings(settings):
@@ -49,15 +55,10 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def config_warnings(settings: Settings) -> list[str]:
-    """Problems that do not make the config invalid but will bite at run time (missing key files...)."""
+    """Problems that do not make the config invalid but may surprise (key files are errors, not here)."""
     found: list[str] = []
     if not settings.servers:
         found.append("no [[servers]] configured: only `statsbot import` of local files will do anything")
-    for index, server in enumerate(settings.servers):
-        for key in ("private_key", "known_hosts"):
-            file: Path = getattr(server, key)
-            if not file.is_file():
-                found.append(f"servers[{index}].{key}: file not found: {file}")
     if not settings.discord.enabled:
         found.append(
             "discord: no token (STATSBOT_DISCORD__TOKEN or discord.token_file): posts go to the console"

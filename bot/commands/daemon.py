@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from bot.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, default_config_path
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError, StatsbotError
+from bot.key_files import raise_for_key_files
 from bot.log import configure_logging
 
 
@@ -58,6 +59,7 @@ def _run(args: argparse.Namespace) -> int:
     if not settings.enabled_servers:
         sys.stderr.write("statsbot: no enabled [[servers]] in the configuration\n")
         return EXIT_USAGE
+    raise_for_key_files(settings)  # exit 2 naming the key, before anything is created
     from bot.app import App
 
     async def main() -> int:
@@ -75,6 +77,7 @@ def _once(args: argparse.Namespace) -> int:
     if not settings.enabled_servers:
         sys.stderr.write("statsbot: no enabled [[servers]] in the configuration\n")
         return EXIT_USAGE
+    raise_for_key_files(settings)
     from bot.app import App
 
     return _guarded(lambda: App(settings, accept_data_loss=args.accept_data_loss).once())

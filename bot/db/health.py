@@ -56,7 +56,8 @@ def check_or_move_aside(path: Path, *, holds_lock: bool = True) -> sqlite3.Conne
             raise DatabaseError(
                 f"{path} is missing and {corrupt_copies[-1].name} beside it was moved aside as corrupt: "
                 f"restore a backup to {path} (statsbot db backup files, docs/OPERATIONS.md), or move the "
-                ".corrupt file(s) elsewhere to start with an empty database on purpose"
+                ".corrupt file(s) elsewhere and start with `--accept-data-loss` to begin again from an "
+                "empty database on purpose (what it held is imported again without posts)"
             )
     # isolation_level=None: no implicit transactions, we issue BEGIN IMMEDIATE ourselves.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

@@ -24,6 +24,7 @@ from bot.config import (
     ServerConfig,
     load_settings,
 )
+from tests.helpers.keys import make_ssh_files
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROJECT = DEPLOY.parent
@@ -62,8 +63,10 @@ def test_example_config_loads_with_documented_values(monkeypatch: pytest.MonkeyP
 
 
 def test_example_config_with_example_env_passes_config_check(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    make_ssh_files(tmp_path)  # the key files the example names must exist and parse
     values = env_file_values(DEPLOY / "env.example")
     assert values == {"STATSBOT_DISCORD__TOKEN": ""}
     for key, value in values.items():
