@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from io import BufferedWriter
@@ -150,7 +151,10 @@ class PartFile:
     def discard(self) -> None:
         """Close and remove the `.part` file (idempotent; never raises for a file already gone)."""
         if self._file is not None:
-            self._file.close()
+            # Closing flushes what is buffered: on a full disk that fails again, and must not replace
+            # the LocalWriteError being raised (the caller would blame the server for an OSError).
+            with contextlib.suppress(OSError):
+                self._file.close()
         try:
             self._part.unlink(missing_ok=True)
         except OSError as exc:

@@ -49,6 +49,7 @@ class CycleResult:
     downloaded: int = 0
     states: dict[str, str] = field(default_factory=dict)  # filename -> state after import
     error: str | None = None
+    local_error: bool = False  # the error is our own disk's (local_stats/), not the server's
     seconds: float = 0.0
 
 
@@ -98,6 +99,7 @@ class Poller:
         self._mono = monotonic
         self._wall = wall
         self._health = PollHealth(db, config.server, config.unreachable_alert_polls)
+        self._local_dir = local_stats / config.server
         self._fetcher = Fetcher(
             db=db, source=source, registry=registry, gate=gate, local_stats=local_stats,
             parallel=config.max_parallel_downloads, wall=wall,
@@ -133,7 +135,10 @@ class Poller:
         """One cycle. Never raises for a source failure: it is recorded, alerted after N in a row."""
         result = await self._guarded(self._cycle)
         listing = result.entries if result.listed else None
-        await self._health.record(result.ok, result.error, listing, result.seconds, now=self._wall())
+        await self._health.record(
+            result.ok, result.error, listing, result.seconds, now=self._wall(),
+            local=result.local_error, wrote=result.downloaded > 0 or not result.settling,
+        )  # fmt: skip
         return result
 
     async def recheck(self) -> CycleResult:
@@ -148,6 +153,13 @@ class Poller:
         structlog.contextvars.bind_contextvars(server=self.server)
         try:
             await body(result)
+        except localfiles.LocalWriteError as exc:  # a SourceError by type, but the server is not to blame
+            result.ok = False
+            result.local_error = True
+            result.error = (
+                f"local disk at {self._local_dir}: {exc.reason} (server {self.server} itself answered)"
+            )
+            log.error("local_write_failed", path=str(self._local_dir), error=exc.reason)
         except SourceError as exc:
             result.ok = False
             result.error = str(exc)
