@@ -426,12 +426,12 @@ async def test_downloaded_but_not_imported_is_imported_from_the_local_copy(
     data = sample(samples_dir, S1)
     async with sftp_rig(tmp_path) as rig:
         rig.write(S1, data, mtime=1_760_000_000)
-        local = tmp_path / "local_stats" / "main" / S1
-        local.parent.mkdir(parents=True)
-        local.write_bytes(data)
         clock = Clock()
         app = await open_app(tmp_path, rig, clock)
         assert app.db is not None
+        # Written after the start: a local copy beside an empty database is refused at start (the
+        # database that imported it is gone, bot/db/continuity.py).
+        (tmp_path / "local_stats" / "main" / S1).write_bytes(data)
         try:
             async with app.db.transaction() as tx:
                 await dbfiles.set_state(
