@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, TextIO
 
+import structlog
+
 from bot.chat import format as fmt
+from bot.chat.errors import TransientSendError
+from bot.chat.journal import ConsoleJournal
 from bot.chat.sinks import Post
+
+log = structlog.get_logger(__name__)
 
 
 def _round(p: Mapping[str, Any]) -> list[str]:
@@ -63,21 +71,39 @@ def render_text(post: Post) -> str:
 
 
 class ConsoleSink:
-    """Prints posts. Delivery to a terminal is never ambiguous, so there is nothing to reconcile."""
+    """Prints posts, each exactly once: with a journal (bot/chat/journal.py) a post already printed is
+    recognised by its nonce and not printed again, so `send` is idempotent and needs no reconcile."""
 
     reconciles = False
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None, journal: Path | None = None) -> None:
         self._stream = stream
+        self._journal = ConsoleJournal(journal) if journal is not None else None
 
     async def send(self, post: Post) -> str:
+        message_id = f"console:{post.nonce}"
+        if self._journal is not None:
+            # Blocking on purpose (one small append + fsync per post): no await between the marker and the
+            # print, so no cancellation can separate them, and a kill has the narrowest window.
+            try:
+                if not self._journal.is_open:
+                    self._journal.open()
+                printed = self._journal.printed(post.nonce)
+                if not printed:
+                    self._journal.record(post.nonce, post.id, time.time())
+            except OSError as exc:  # disk full, permissions: nothing printed, retried with backoff
+                raise TransientSendError(f"console journal {self._journal.path}: {exc}") from exc
+            if printed:
+                log.info("console_post_already_printed", post_id=post.id)
+                return message_id
         stream = self._stream or sys.stdout  # looked up late so pytest's capsys sees the output
         stream.write(render_text(post) + "\n")
         stream.flush()
-        return f"console:{post.nonce}"
+        return message_id
 
     async def recent_markers(self, channel: str) -> Mapping[str, str]:
         return {}
 
     async def close(self) -> None:
-        return None
+        if self._journal is not None:
+            self._journal.close()

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 GATEWAY_RETRY_SECONDS = 30.0
+CONSOLE_JOURNAL = "console.journal"  # in data_dir: the console's record of what it printed
 
 
 def disabled_kinds(posts: PostsConfig) -> frozenset[str]:
@@ -108,7 +109,7 @@ async def start_chat(
     """The console sink without a Discord token, else a logged-in Discord client (REST; gateway in run())."""
     skip = disabled_kinds(settings.discord.posts)
     if not settings.discord.enabled:
-        sink = ConsoleSink(stream)
+        sink = ConsoleSink(stream, journal=settings.paths.data_dir / CONSOLE_JOURNAL)
         log.info("chat_started", sink="console")
         return ChatRuntime(OutboxDrainer(db, sink, policy=policy, skip_kinds=skip), sink)
     from bot.chat.client import start_discord  # discord.py is only imported when it is used
