@@ -207,7 +207,9 @@ class Database:
         self._record_dirty = False
         try:
             async with self._lock:
-                await self._run(cont.write_record, self._connection(), self.path)
+                marks = await self._run(cont.read_marks, self._connection())
+            # The fsyncs and the rename run outside the lock: imports go on meanwhile.
+            await asyncio.to_thread(cont.persist, self.path, marks)
         except (OSError, sqlite3.Error, DatabaseError) as exc:
             self._record_dirty = True
             log.warning("db_record_not_written", path=str(cont.record_path(self.path)), error=str(exc))

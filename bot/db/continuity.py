@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +33,7 @@ log = structlog.get_logger(__name__)
 
 RECORD_SUFFIX = ".watermark"
 RECORD_VERSION = 1
+_PERSIST_LOCK = threading.Lock()
 
 
 class DataLossError(DatabaseError):
@@ -164,12 +166,19 @@ def _fsync_path(path: Path) -> None:
 def write_record(conn: sqlite3.Connection, db_path: Path) -> Marks:
     """Read the marks, make what they describe durable, then replace the record atomically."""
     marks = read_marks(conn)
-    # synchronous=NORMAL leaves the last commits in the WAL unsynced: sync them first, so the record
-    # never names a commit a power loss could take back.
-    _fsync_path(db_path.with_name(db_path.name + "-wal"))
-    _fsync_path(db_path)
-    _write_atomic(record_path(db_path), marks)
+    persist(db_path, marks)
     return marks
+
+
+def persist(db_path: Path, marks: Marks) -> None:
+    """Record `marks`, read from the database before this call. synchronous=NORMAL leaves the last
+    commits in the WAL unsynced: the WAL and the database file are fsynced first, so the record never
+    names a commit a power loss could take back. Needs no database lock (~15 ms with 100,000 rounds).
+    Serialised: a write left running by a cancelled task never shares the temp file with the next."""
+    with _PERSIST_LOCK:
+        _fsync_path(db_path.with_name(db_path.name + "-wal"))
+        _fsync_path(db_path)
+        _write_atomic(record_path(db_path), marks)
 
 
 def _write_atomic(path: Path, marks: Marks) -> None:

@@ -33,14 +33,13 @@ async def test_many_commits_rewrite_the_record_a_few_times_and_it_ends_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writes: list[int] = []
-    real = cont.write_record
+    real = cont.persist
 
-    def counting(conn: object, db_path: Path) -> cont.Marks:
-        marks = real(conn, db_path)  # type: ignore[arg-type]
+    def counting(db_path: Path, marks: cont.Marks) -> None:
+        real(db_path, marks)
         writes.append(marks.sent_max)
-        return marks
 
-    monkeypatch.setattr(cont, "write_record", counting)
+    monkeypatch.setattr(cont, "persist", counting)
     path = tmp_path / "statsbot.db"
     async with await Database.open(path, continuity=policy(tmp_path)) as db:
         writes.clear()  # the first record, of a new install
