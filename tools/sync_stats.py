@@ -13,7 +13,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as `python tools/sync_stats.py`: make `bot` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.commands.common import parse_date
+from bot.commands.common import ACCEPT_DATA_LOSS_HELP, parse_date
 from bot.commands.ops import cmd_sync
 from tools._common import parser, run
 
@@ -25,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--restore-local", action="store_true", help="bring back missing local copies (no import)")
     p.add_argument("--dry-run", action="store_true", help="report what would be done, change nothing")
     p.add_argument("--no-posts", action="store_true", help="import without posting the rounds to the channel")
+    p.add_argument("--accept-data-loss", action="store_true", help=ACCEPT_DATA_LOSS_HELP)
     return run(p, cmd_sync, argv)
 
 
