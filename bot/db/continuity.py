@@ -312,5 +312,6 @@ def _no_record_message(db_path: Path, policy: Continuity, files: int) -> str:
     return (
         f"{db_path} is EMPTY but {policy.local_stats} holds {files} downloaded stats file(s): a database "
         "imported them and is gone (with its record). Starting would import and post them all again, "
-        f"so statsbot refuses. {_how_to_proceed(db_path, policy)}"
+        f"so statsbot refuses. {_how_to_proceed(db_path, policy)} (Copied in by hand as history? Then "
+        "--accept-data-loss is also the way: they are imported without posts.)"
     )
