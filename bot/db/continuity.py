@@ -222,6 +222,9 @@ def check(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> None:
     same = lost.instance_id == marks.instance_id
     if same and not marks.behind(lost):
         return  # the record is caught up by the first commit's flush
+    if lost.rounds_seq == 0 and lost.sent_max == 0 and _is_empty(conn):
+        write_record(conn, db_path)  # it never held a round nor posted anything: nothing to lose
+        return
     if not policy.accept_data_loss:
         raise DataLossError(_message(db_path, policy, record, marks, empty=_is_empty(conn), same=same))
     _accept(conn, db_path, lost.newest, "behind" if same else "replaced")

@@ -88,3 +88,25 @@ async def test_readers_neither_check_nor_write_the_record(tmp_path: Path) -> Non
     async with await Database.open(path, lock=False, continuity=policy(tmp_path)) as db:
         await enqueue_sent(db, 1)
     assert not cont.record_path(path).exists()
+
+
+async def test_a_database_that_never_held_anything_may_be_emptied(tmp_path: Path) -> None:
+    path = tmp_path / "statsbot.db"
+    async with await Database.open(path, continuity=policy(tmp_path)):
+        pass
+    path.unlink()
+    async with await Database.open(path, continuity=policy(tmp_path)):
+        pass  # a fresh database, a new instance id: nothing was held, nothing refused
+
+
+async def test_an_emptied_database_that_posted_is_refused_and_accepting_rebaselines(tmp_path: Path) -> None:
+    path = tmp_path / "statsbot.db"
+    async with await Database.open(path, continuity=policy(tmp_path)) as db:
+        await enqueue_sent(db, 2)
+    path.write_bytes(b"")
+    with pytest.raises(cont.DataLossError, match=r"EMPTY: on .* had posted up to outbox id 2"):
+        await Database.open(path, continuity=policy(tmp_path))
+    async with await Database.open(path, continuity=policy(tmp_path, accept_data_loss=True)):
+        pass
+    async with await Database.open(path, continuity=policy(tmp_path)):
+        pass  # accepted once: the record now describes this database
