@@ -34,13 +34,13 @@ __all__ = ["Database", "ExecResult", "Params", "Reader", "SyncTx", "Tx", "as_asy
 P = ParamSpec("P")
 T = TypeVar("T")
 
+RECORD_DELAY_SECONDS = 0.5  # a backfill of 5,000 files rewrites the record a few times, not 5,000
+RECORD_RETRY_SECONDS = 30.0
+
 # synchronous=NORMAL in WAL mode: a commit survives an application crash; after a power loss the last
 # commits may roll back. Acceptable because a file's state and its data are written in the SAME
 # transaction: a lost commit only means the file is imported again on the next poll, still exactly once
 # (posts already sent for a lost commit would be sent again — the lesser evil against an fsync per file).
-RECORD_DELAY_SECONDS = 0.5  # a backfill of 5,000 files rewrites the record a few times, not 5,000
-RECORD_RETRY_SECONDS = 30.0
-
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
