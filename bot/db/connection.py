@@ -22,6 +22,7 @@ import aiosqlite
 import structlog
 
 from bot.db import continuity as cont
+from bot.db import loss_check
 from bot.db.health import acquire_lock, check_or_move_aside, release_lock
 from bot.db.migrations_runner import apply_migrations
 from bot.db.tx import ExecResult, Params, Reader, SyncTx, as_async
@@ -128,7 +129,7 @@ class Database:
         try:
             version = await db._run(apply_migrations, db._connection())
             if continuity is not None and lock:
-                await db._run(cont.check, db._connection(), path, continuity)
+                await db._run(loss_check.check, db._connection(), path, continuity)
                 db._keeps_record = True
         except BaseException:
             await db.close()  # a refused or failed migration must not leak the thread, file or lock
