@@ -104,16 +104,16 @@ def _quiet_until(conn: sqlite3.Connection) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
-def any_quiet_sync(stx: SyncTx, round_ids: Sequence[int]) -> bool:
-    """True when one of these rounds is not newer than the newest round of a database whose loss was
-    accepted, on its server: it was posted before the loss, so its import must not post again."""
+def quiet_rounds_sync(stx: SyncTx, round_ids: Sequence[int]) -> set[int]:
+    """Those of these rounds not newer than the newest round of a database whose loss was accepted, on
+    their server: they were posted before the loss, so importing them again must not post them."""
     row = stx.fetchone("SELECT quiet_until FROM instance WHERE id = 1")
     if row is None or row[0] is None or not round_ids:
-        return False
+        return set()
     quiet = json.loads(row[0])
     marks = ",".join("?" * len(round_ids))
-    rows = stx.fetchall(f"SELECT server, played_at FROM rounds WHERE id IN ({marks})", list(round_ids))
-    return any(str(r[1]) <= str(quiet.get(str(r[0]), "")) for r in rows)
+    rows = stx.fetchall(f"SELECT id, server, played_at FROM rounds WHERE id IN ({marks})", list(round_ids))
+    return {int(r[0]) for r in rows if str(r[2]) <= str(quiet.get(str(r[1]), ""))}
 
 
 def set_quiet_until(conn: sqlite3.Connection, lost: Mapping[str, str]) -> dict[str, str]:

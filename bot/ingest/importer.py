@@ -159,7 +159,7 @@ def _with_post_policy(
     first_post = outbox.last_id_sync(stx)
     outcomes = body(stx)
     round_ids = [o.round_id for o in outcomes if o.round_id is not None]
-    if settings.post_stats and not continuity.any_quiet_sync(stx, round_ids):
+    if settings.post_stats and not continuity.quiet_rounds_sync(stx, round_ids):
         return outcomes
     outbox.drop_stats_posts_after_sync(stx, first_post)
     dbsessions.close_sessions_of_rounds_sync(stx, round_ids)
@@ -170,12 +170,21 @@ async def sweep_pending_round2(db: Database, *, older_than_seconds: float, now: 
     """Mark round 2s pending for longer than `older_than_seconds` (since import) 'orphan' and queue
     their post, in ONE transaction; returns their round ids. The daemon runs it with the pairing
     window as the grace period: a round 1 normally lands seconds after its round 2."""
-    stale = await db.run_transaction(
-        orphan_stale_pending_sync, imported_before=now - older_than_seconds, now=now
-    )
+    stale = await db.run_transaction(_sweep_sync, imported_before=now - older_than_seconds, now=now)
     for r2 in stale:
         log.info("round2_orphaned", server=r2.server, file=r2.filename, round_id=r2.id)
     return [r2.id for r2 in stale]
+
+
+def _sweep_sync(stx: SyncTx, *, imported_before: float, now: float) -> list[dbrounds.RoundRow]:
+    # Orphans that were posted before an accepted data loss (imported again as pending) are not posted
+    # a second time; a sweep mixing them with new ones posts all (never drops a new post).
+    first_post = outbox.last_id_sync(stx)
+    stale = orphan_stale_pending_sync(stx, imported_before=imported_before, now=now)
+    ids = [r2.id for r2 in stale]
+    if ids and continuity.quiet_rounds_sync(stx, ids) == set(ids):
+        outbox.drop_stats_posts_after_sync(stx, first_post)
+    return stale
 
 
 async def import_in_transaction(
