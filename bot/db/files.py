@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from bot.db.connection import Reader, SyncTx, as_async
-
-STATES: Final = ("seen", "downloaded", "imported", "failed", "quarantined", "duplicate", "ignored")
-# States after which a file is not looked at again (unless its size/mtime change, for quarantined).
-FINAL_STATES: Final = ("imported", "duplicate", "ignored", "quarantined")
+from bot.db.file_states import FINAL_STATES as FINAL_STATES
+from bot.db.file_states import STATES as STATES
+from bot.db.file_states import TransitionRefused as TransitionRefused
+from bot.db.file_states import sources_of
 
 _COLUMNS = (
     "server, filename, size, mtime, sha256, state, attempts, last_error, next_attempt_at, "
@@ -138,6 +138,9 @@ async def count_by_state(db: Reader, server: str | None = None) -> dict[str, int
 def record_seen_sync(stx: SyncTx, server: str, entries: Sequence[tuple[str, int, int]], now: float) -> int:
     """Register newly listed files (filename, size, mtime) as 'seen'; known names are left alone.
 
+    Only ever (no row) -> seen, the one entry bot.db.file_states allows for it: batched here because a
+    listing may bring thousands; every change of an existing row's state goes through `set_state_sync`.
+
     Returns how many rows were new. Three statements whatever the number of entries.
     """
     if not entries:
@@ -186,7 +189,9 @@ def set_state_sync(
 ) -> None:
     """Set a file's state (creating the row if needed); keywords left UNSET keep their stored value.
 
-    One statement. Record the matching file_events row with `add_event` in the same transaction.
+    The one writer of a state change: a change bot.db.file_states does not allow raises
+    TransitionRefused and writes nothing. One statement (the check is its WHERE; a refusal costs one
+    more to name the state). Record the matching file_events row with `add_event` in the same transaction.
     """
     if state not in STATES:
         raise ValueError(f"unknown file state {state!r}")
@@ -206,11 +211,18 @@ def set_state_sync(
     columns = ["server", "filename", "state", "first_seen_at", "updated_at", *given]
     values = [server, filename, state, now, now, *given.values()]
     updates = ", ".join(f"{c} = excluded.{c}" for c in ["state", "updated_at", *given])
-    stx.execute(
+    sources = sources_of(state)
+    written = stx.execute(
         f"INSERT INTO processed_files({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT(server, filename) DO UPDATE SET {updates}",
-        values,
+        f"ON CONFLICT(server, filename) DO UPDATE SET {updates} "
+        f"WHERE processed_files.state IN ({', '.join('?' * len(sources))})",
+        [*values, *sources],
     )
+    if written.rowcount == 0:
+        row = stx.fetchone(
+            "SELECT state FROM processed_files WHERE server = ? AND filename = ?", (server, filename)
+        )
+        raise TransitionRefused(server, filename, None if row is None else str(row[0]), state)
 
 
 def add_event_sync(
