@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.commands.common import (
     ACCEPT_DATA_LOSS_HELP,
@@ -20,6 +20,9 @@ from bot.commands.common import (
     run_async,
     usage,
 )
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 __all__ = ["cmd_diagnose", "cmd_registry", "cmd_sync", "register"]
 
@@ -76,6 +79,9 @@ def register(subparsers: Any) -> None:
         choices=("stored", "local", "remote"),
         default="stored",
         help="content: stored raw content (default; else the local copy), the local copy, or a new download",
+    )
+    p.add_argument(
+        "--stale", action="store_true", help="every round made by an older parser version (stored content)"
     )
     p.add_argument("--dry-run", action="store_true", help="list what would be reprocessed")
     p.set_defaults(handler=_reprocess)
@@ -186,8 +192,14 @@ def _reprocess(args: argparse.Namespace) -> int:
     from bot.ops.reprocess import reprocess, select_targets
 
     settings = load(args)
-    if not args.files and args.map_name is None and args.since is None:
-        err("statsbot reprocess: give FILE..., --map MAP or --since DATE")
+    chosen = bool(args.files) or args.map_name is not None or args.since is not None
+    if args.stale and (chosen or args.source != "stored"):
+        err("statsbot reprocess: --stale takes no FILE, --map, --since or --source (stored content)")
+        return EXIT_USAGE
+    if args.stale:
+        return _reprocess_stale(args, settings)
+    if not chosen:
+        err("statsbot reprocess: give FILE..., --map MAP, --since DATE or --stale")
         return EXIT_USAGE
 
     async def body() -> int:
@@ -206,6 +218,30 @@ def _reprocess(args: argparse.Namespace) -> int:
             out(r.line())
         failed = [r for r in results if not r.ok]
         return EXIT_OK if not failed and not problems else EXIT_FAILURE
+
+    return run_async(body)
+
+
+def _reprocess_stale(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.ops.reprocess_stale import StaleProgress, list_stale, reprocess_stale
+
+    def progress(p: StaleProgress) -> None:
+        pct = 100 * p.done // max(1, p.total)
+        err(f"reprocess --stale: {p.done}/{p.total} rounds ({pct}%), {p.failed} not reprocessed")
+
+    async def body() -> int:
+        async with await open_db(settings, write=not args.dry_run) as db:
+            if args.dry_run:
+                stale = await list_stale(db, server=args.server)
+                for s in stale:
+                    out(f"would reprocess {s.server}/{s.filename} (parser version {s.parser_version})")
+                out(f"{len(stale)} stale round(s)")
+                return EXIT_OK
+            run = await reprocess_stale(db, settings, server=args.server, on_progress=progress)
+        for r in run.failed:
+            out(r.line())
+        out(run.summary())
+        return EXIT_OK if run.ok else EXIT_FAILURE
 
     return run_async(body)
 

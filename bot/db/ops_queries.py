@@ -46,6 +46,7 @@ class RoundRef:
     status: str
     paired_round_id: int | None
     imported_at: float
+    parser_version: int = 0  # bot.stats.version.PARSER_VERSION of the parser that made it
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,8 @@ _REG_COLUMNS = (
 )
 _OUTBOX_REF_COLUMNS = "id, kind, channel, state, attempts, last_error, message_id, created_at, sent_at"
 _ROUND_COLUMNS = (
-    "id, server, filename, sha256, map, round_number, played_at, status, paired_round_id, imported_at"
+    "id, server, filename, sha256, map, round_number, played_at, status, paired_round_id, imported_at, "
+    "parser_version"
 )
 
 

@@ -23,6 +23,7 @@ from bot.db.players import (  # re-exported: callers use rounds.* for round data
     weapon_values,
 )
 from bot.db.rows import PLAYED_AT_FORMAT, RoundValues, compress_raw, played_at_text, round_values
+from bot.stats.version import PARSER_VERSION
 
 _ROUND_COLUMNS = (
     "id, server, filename, sha256, map, round_number, played_at, time_limit_raw, next_time_limit_raw, "
@@ -68,7 +69,7 @@ _INSERT_ROUND = (
     "INSERT INTO rounds(server, filename, sha256, map, round_number, played_at, server_name, config, "
     "defender, winner, time_limit_raw, next_time_limit_raw, time_limit_s, next_time_limit_s, "
     "duration_ms, duration_s, extras_fields, player_count, status, flags, pairable, session_id, "
-    f"raw_content, imported_at) VALUES ({', '.join('?' * 24)})"
+    f"raw_content, imported_at, parser_version) VALUES ({', '.join('?' * 25)})"
 )
 
 
@@ -93,6 +94,7 @@ def insert_round_sync(
         (
             server, v.filename, sha256, v.map, v.round_number, v.played_at, *v.header, duration_s,
             v.extras_fields, len(players), status, v.flags, int(pairable), session_id, raw_compressed, now,
+            PARSER_VERSION,
         ),
     )  # fmt: skip
     assert result.lastrowid is not None

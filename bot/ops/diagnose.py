@@ -107,7 +107,10 @@ async def snapshot(
     # which side changed: its size is loaded for those few files only (a decompression each).
     odd = [r.filename for r in refs if _size_in_doubt(registry.get(r.filename), remote, local)]
     sizes = await remote_files.stored_sizes(db, server, odd)
-    rounds = {r.filename: RoundEntry(r.id, r.filename, r.sha256, sizes.get(r.filename)) for r in refs}
+    rounds = {
+        r.filename: RoundEntry(r.id, r.filename, r.sha256, sizes.get(r.filename), r.parser_version)
+        for r in refs
+    }
     # Imported files the server does not list: were they ever there (deleted), or imported from a folder?
     # (Rows the daemon already recorded gone need no look: retention deleted 50,000 files? no query for them.)
     not_listed = [

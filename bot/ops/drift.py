@@ -32,6 +32,7 @@ from bot.ops.locations import (
     file_date,
     is_stats_name,
 )
+from bot.stats.version import PARSER_VERSION
 
 __all__ = [
     "DISABLED",
@@ -178,6 +179,16 @@ def compare(snap: ServerSnapshot) -> ServerReport:
         f"{files_phrase(quarantined)} quarantined{span(quarantined)}: fix the file (or the parser), then "
         f"`statsbot reprocess --server {srv} FILE`; a changed remote file is retried automatically",
         {n: _error(reg[n]) for n in quarantined},
+    )
+    stale = [
+        n for n, r in rounds.items() if r.parser_version is not None and r.parser_version < PARSER_VERSION
+    ]
+    add(
+        Kind.STALE_ROUNDS,
+        stale,
+        False,
+        f"{plural(len(stale), 'round')} made by an older parser version (now {PARSER_VERSION}){span(stale)}: "
+        "`statsbot reprocess --stale` re-derives them from the stored content (one transaction per file)",
     )
     order = list(Kind)
     found.sort(key=lambda d: order.index(d.kind))

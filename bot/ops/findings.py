@@ -29,6 +29,7 @@ class Kind(StrEnum):
     FAILED = "failed"
     QUARANTINED = "quarantined"
     REJECTED_NAMES = "rejected_names"
+    STALE_ROUNDS = "stale_rounds"
 
 
 TITLES: Mapping[Kind, str] = {
@@ -49,6 +50,7 @@ TITLES: Mapping[Kind, str] = {
     Kind.FAILED: "failed, will be retried",
     Kind.QUARANTINED: "quarantined",
     Kind.REJECTED_NAMES: "on the server, not a stats file name",
+    Kind.STALE_ROUNDS: "made by an older parser version",
 }
 
 

@@ -62,6 +62,7 @@ class RoundEntry:
     name: str
     sha256: str
     size: int | None = None  # length of the stored raw content, when loaded (only where sizes disagree)
+    parser_version: int | None = None  # bot.stats.version.PARSER_VERSION of the parser that made it
 
 
 @dataclass(frozen=True, slots=True)
