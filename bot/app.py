@@ -128,6 +128,10 @@ class App:
             wall=self.wall,
         )
 
+    def source(self, server: str) -> StatsSource | None:
+        """The open source of a polled server (the drift watch shares its connection); None otherwise."""
+        return self._sources.get(server)
+
     def _notify_chat(self) -> None:
         if self.chat is not None:
             self.chat.notify()

@@ -181,6 +181,8 @@ class HealthConfig(_Model):
     unreachable_alert_polls: PositiveInt = 3
     min_free_disk_mb: NonNegativeInt = 200
     outbox_backlog_alert: PositiveInt = 50
+    # The daemon's scheduled four-location comparison (diagnose); 0 turns the watch off.
+    drift_check_minutes: NonNegativeFloat = 60.0
 
 
 class RetentionConfig(_Model):

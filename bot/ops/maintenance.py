@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.db import outbox, status
 from bot.db.connection import Database
 from bot.ingest import posts
+from bot.ops.drift_watch import DriftWatch, WatchHost
 from bot.ops.health import HealthReport, check_health
 from bot.ops.metrics import HealthServer, start_health_server
 from bot.ops.retention import run_retention
@@ -73,11 +74,14 @@ async def health_alert_job(
             log.warning("health_alert", key=key, kind=kind, detail=check.detail)
 
 
-def maintenance_jobs(settings: Settings) -> list[tuple[str, float, Callable[[Host], Awaitable[None]]]]:
-    """(job id, interval seconds, job) for the daemon's scheduler: health alerts, retention when on."""
-    jobs: list[tuple[str, float, Callable[[Host], Awaitable[None]]]] = [
+def maintenance_jobs(settings: Settings) -> list[tuple[str, float, Callable[[WatchHost], Awaitable[None]]]]:
+    """(job id, interval seconds, job) for the daemon's scheduler: health alerts, the drift watch unless
+    [health] drift_check_minutes = 0, retention when on."""
+    jobs: list[tuple[str, float, Callable[[WatchHost], Awaitable[None]]]] = [
         ("ops:health_alerts", HEALTH_ALERT_INTERVAL_SECONDS, health_alert_job)
     ]
+    if settings.health.drift_check_minutes > 0:
+        jobs.append(("ops:drift_watch", settings.health.drift_check_minutes * 60, DriftWatch().check))
     ret = settings.retention
     if ret.local_days is not None or ret.remote_delete_days is not None or ret.mirror_remote_deletions:
         jobs.append(("ops:retention", RETENTION_INTERVAL_SECONDS, retention_job))

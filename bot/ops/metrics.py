@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 
-from bot.db import ops_queries, status
+from bot.db import drift_counts, ops_queries, status
 from bot.db.connection import Reader
 from bot.ops.health import HealthReport
 
@@ -66,6 +66,16 @@ async def render_metrics(db: Reader, *, healthy: bool | None = None) -> str:
     out.append(_line("statsbot_outbox_backlog", outbox.get("pending", 0)))
     family("statsbot_outbox_posts", "gauge", "Outbox rows per state.")
     out += [_line("statsbot_outbox_posts", n, state=st) for st, n in sorted(outbox.items())]
+    drift = await drift_counts.all_counts(db)
+    family("statsbot_drift_files", "gauge", "Files per kind of difference at the last drift check (0: none).")
+    out += [_line("statsbot_drift_files", c.files, server=c.server, kind=c.kind) for c in drift]
+    family("statsbot_drift_check_timestamp_seconds", "gauge", "UTC epoch of the last drift check per server.")
+    checked: dict[str, float] = {}
+    for c in drift:
+        checked[c.server] = max(c.checked_at, checked.get(c.server, 0.0))
+    out += [
+        _line("statsbot_drift_check_timestamp_seconds", at, server=s) for s, at in sorted(checked.items())
+    ]
     family("statsbot_open_alerts", "gauge", "Alerts opened and not resolved.")
     out.append(_line("statsbot_open_alerts", await ops_queries.open_alert_count(db)))
     if healthy is not None:

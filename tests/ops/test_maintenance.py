@@ -32,11 +32,11 @@ class Host:
 
 
 async def test_retention_job_only_when_configured_and_it_runs(world: World) -> None:
-    assert [j[0] for j in maintenance_jobs(world.settings)] == ["ops:health_alerts"]
+    assert [j[0] for j in maintenance_jobs(world.settings)] == ["ops:health_alerts", "ops:drift_watch"]
     world.put_local(EVENING)
     await world.import_(EVENING)
     settings = make_settings(world.rig.root.parent, world.rig, retention={"local_days": 1})
-    [_, (job_id, seconds, job)] = maintenance_jobs(settings)
+    [_, _, (job_id, seconds, job)] = maintenance_jobs(settings)
     assert job_id == "ops:retention"
     assert seconds > 0
     await job(Host(settings, world.db))
