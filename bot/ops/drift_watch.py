@@ -10,8 +10,10 @@ move the folder's mtime).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
+from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -68,9 +70,28 @@ class WatchHost(Protocol):
 
 @dataclass(slots=True)
 class _Listing:
+    """The last full listing, packed (about 6 MB for 100,000 files instead of 25 MB as objects): it is
+    kept between checks an hour apart, and unpacked only while a check runs."""
+
     dir_mtime: int | None
-    remote: dict[str, RemoteFile]
+    names: str  # NUL-separated (a name never contains NUL)
+    sizes: array[int]
+    mtimes: array[int]
     checks_since_full: int = 0
+
+    @classmethod
+    def pack(cls, dir_mtime: int | None, remote: Mapping[str, RemoteFile]) -> _Listing:
+        files = list(remote.values())
+        return cls(
+            dir_mtime, "\0".join(f.name for f in files),
+            array("q", (f.size for f in files)), array("q", (f.mtime for f in files)),
+        )  # fmt: skip
+
+    def unpack(self) -> dict[str, RemoteFile]:
+        if not self.names:
+            return {}
+        names = self.names.split("\0")
+        return {n: RemoteFile(n, s, m) for n, s, m in zip(names, self.sizes, self.mtimes, strict=True)}
 
 
 @dataclass(slots=True)
@@ -103,14 +124,16 @@ class DriftWatch:
             if own:
                 await src.close()
         snap = await snapshot(db, cfg.name, local_root=settings.paths.local_stats, source=None)
-        snap = dataclasses.replace(snap, remote=remote, remote_error=error, address=(cfg.host, cfg.port))
-        report = self._confirmed(compare(snap), snap)
+        snap = dataclasses.replace(snap, remote_error=error, address=(cfg.host, cfg.port))
+        # Unpacking and comparing 100,000 files is CPU work: off the event loop, which keeps polling.
+        report = await asyncio.to_thread(_compare, snap, remote)
+        report = self._confirmed(report, remote is not None)
         await record(db, report, now=self.wall())
         return report
 
     async def _remote(
         self, source: StatsSource, cfg: ServerConfig
-    ) -> tuple[Mapping[str, RemoteFile] | None, str | None]:
+    ) -> tuple[_Listing | Mapping[str, RemoteFile] | None, str | None]:
         limit = cfg.connect_timeout_seconds + cfg.operation_timeout_seconds
         last = self.listings.get(cfg.name)
         try:
@@ -120,15 +143,15 @@ class DriftWatch:
         if last is not None and mtime is not None and mtime == last.dir_mtime:
             last.checks_since_full += 1
             if last.checks_since_full < FULL_LISTING_EVERY:
-                return last.remote, None
+                return last, None
         remote, error = await list_remote(source, limit)
         if remote is None:
             self.listings.pop(cfg.name, None)
             return None, error
-        self.listings[cfg.name] = _Listing(mtime, remote)
+        self.listings[cfg.name] = _Listing.pack(mtime, remote)
         return remote, None
 
-    def _confirmed(self, report: ServerReport, snap: ServerSnapshot) -> ServerReport:
+    def _confirmed(self, report: ServerReport, listed: bool) -> ServerReport:
         """The report with in-flight kinds cut to the files the previous check found too."""
         kept: list[Difference] = []
         for diff in report.differences:
@@ -145,9 +168,14 @@ class DriftWatch:
                 kept.append(make_difference(diff.kind, files, matters=diff.matters, recommendation=advice,
                                             errors=errors))  # fmt: skip
         for kind in IN_FLIGHT:
-            if report.difference(kind) is None and (kind not in NEEDS_REMOTE or snap.remote is not None):
+            if report.difference(kind) is None and (kind not in NEEDS_REMOTE or listed):
                 self.in_flight.pop((report.server, kind), None)
         return dataclasses.replace(report, differences=tuple(kept))
+
+
+def _compare(snap: ServerSnapshot, remote: _Listing | Mapping[str, RemoteFile] | None) -> ServerReport:
+    files = remote.unpack() if isinstance(remote, _Listing) else remote
+    return compare(dataclasses.replace(snap, remote=files))
 
 
 def _still(diff: Difference, count: int) -> str:
