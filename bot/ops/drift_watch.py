@@ -14,21 +14,31 @@ import asyncio
 import dataclasses
 import time
 from array import array
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import structlog
 
 from bot.config import ServerConfig, Settings
-from bot.db import drift_counts, outbox, status
+from bot.db import drift_counts, drift_reads, outbox, status
 from bot.db.connection import Database
 from bot.errors import SourceError
 from bot.factory import make_source
 from bot.ingest import posts
-from bot.ingest.source import StatsSource
-from bot.ops.diagnose import list_remote, snapshot
-from bot.ops.drift import Difference, Kind, RemoteFile, ServerReport, ServerSnapshot, compare
+from bot.ingest.source import RemoteEntry, StatsSource
+from bot.ops.diagnose import scan_local
+from bot.ops.drift import (
+    Difference,
+    Kind,
+    RegistryEntry,
+    RemoteFile,
+    RoundEntry,
+    ServerReport,
+    ServerSnapshot,
+    compare,
+)
 from bot.ops.findings import TITLES, make_difference, plural
 
 log = structlog.get_logger(__name__)
@@ -36,16 +46,12 @@ log = structlog.get_logger(__name__)
 FULL_LISTING_EVERY = 6  # checks: with the default hour, an in-place rewrite is found within 6 hours
 # Alerted elsewhere already: the poller alerts an unreachable server, the importer each quarantined file.
 NOT_ALERTED = frozenset({Kind.REMOTE_UNREACHABLE, Kind.REMOTE_NOT_CHECKED, Kind.QUARANTINED})
-# Kinds only a listing can tell: while the server cannot be listed they keep their alert and count.
-NEEDS_REMOTE = frozenset(
-    {
-        Kind.REMOTE_EMPTY,
-        Kind.REMOTE_UNPROCESSED,
-        Kind.CHANGED_AFTER_IMPORT,
-        Kind.MTIME_ONLY,
-        Kind.REJECTED_NAMES,
-    }
-)
+# Kinds told without the server's listing. The others (and any kind added later) need it: while the
+# server cannot be listed they keep their alert and count, neither opened nor resolved.
+WITHOUT_REMOTE = frozenset({
+    Kind.IMPORTED_WITHOUT_ROUND, Kind.ROUND_WITHOUT_REGISTRY, Kind.MISSING_LOCALLY, Kind.FAILED,
+    Kind.QUARANTINED, Kind.STALE_ROUNDS,
+})  # fmt: skip
 # Work in flight looks like drift for a moment (a file listed but not yet settled, a download not yet
 # recorded): a file counts for these kinds only when two checks in a row find it.
 IN_FLIGHT = frozenset({Kind.REMOTE_UNPROCESSED, Kind.LOCAL_UNREGISTERED})
@@ -80,8 +86,8 @@ class _Listing:
     checks_since_full: int = 0
 
     @classmethod
-    def pack(cls, dir_mtime: int | None, remote: Mapping[str, RemoteFile]) -> _Listing:
-        files = list(remote.values())
+    def pack(cls, dir_mtime: int | None, entries: Sequence[RemoteEntry]) -> _Listing:
+        files = [e for e in entries if e.is_file]
         return cls(
             dir_mtime, "\0".join(f.name for f in files),
             array("q", (f.size for f in files)), array("q", (f.mtime for f in files)),
@@ -123,33 +129,36 @@ class DriftWatch:
         finally:
             if own:
                 await src.close()
-        snap = await snapshot(db, cfg.name, local_root=settings.paths.local_stats, source=None)
-        snap = dataclasses.replace(snap, remote_error=error, address=(cfg.host, cfg.port))
-        # Unpacking and comparing 100,000 files is CPU work: off the event loop, which keeps polling.
-        report = await asyncio.to_thread(_compare, snap, remote)
+        # Reading and comparing 100,000 files is a second or more of CPU: in a worker thread on its own
+        # read-only connection, so polls and imports go on meanwhile.
+        report = await asyncio.to_thread(_compare, db.path, settings.paths.local_stats, cfg, remote, error)
         report = self._confirmed(report, remote is not None)
         await record(db, report, now=self.wall())
         return report
 
-    async def _remote(
-        self, source: StatsSource, cfg: ServerConfig
-    ) -> tuple[_Listing | Mapping[str, RemoteFile] | None, str | None]:
+    async def _remote(self, source: StatsSource, cfg: ServerConfig) -> tuple[_Listing | None, str | None]:
         limit = cfg.connect_timeout_seconds + cfg.operation_timeout_seconds
         last = self.listings.get(cfg.name)
         try:
             mtime = await source.dir_mtime()
         except (SourceError, OSError) as exc:
+            log.warning("drift_remote_unavailable", server=cfg.name, error=str(exc))
             return None, str(exc)
         if last is not None and mtime is not None and mtime == last.dir_mtime:
             last.checks_since_full += 1
             if last.checks_since_full < FULL_LISTING_EVERY:
                 return last, None
-        remote, error = await list_remote(source, limit)
-        if remote is None:
+        try:
+            async with asyncio.timeout(limit):
+                entries = await source.list()
+        except (SourceError, OSError, TimeoutError) as exc:
             self.listings.pop(cfg.name, None)
-            return None, error
-        self.listings[cfg.name] = _Listing.pack(mtime, remote)
-        return remote, None
+            reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
+            log.warning("drift_remote_unavailable", server=cfg.name, error=reason)
+            return None, reason
+        listing = await asyncio.to_thread(_Listing.pack, mtime, entries)  # 100,000 entries: off the loop
+        self.listings[cfg.name] = listing
+        return listing, None
 
     def _confirmed(self, report: ServerReport, listed: bool) -> ServerReport:
         """The report with in-flight kinds cut to the files the previous check found too."""
@@ -168,14 +177,30 @@ class DriftWatch:
                 kept.append(make_difference(diff.kind, files, matters=diff.matters, recommendation=advice,
                                             errors=errors))  # fmt: skip
         for kind in IN_FLIGHT:
-            if report.difference(kind) is None and (kind not in NEEDS_REMOTE or listed):
+            if report.difference(kind) is None and (kind in WITHOUT_REMOTE or listed):
                 self.in_flight.pop((report.server, kind), None)
         return dataclasses.replace(report, differences=tuple(kept))
 
 
-def _compare(snap: ServerSnapshot, remote: _Listing | Mapping[str, RemoteFile] | None) -> ServerReport:
-    files = remote.unpack() if isinstance(remote, _Listing) else remote
-    return compare(dataclasses.replace(snap, remote=files))
+def _compare(
+    db_path: Path,
+    local_root: Path,
+    cfg: ServerConfig,
+    remote: _Listing | None,
+    error: str | None,
+) -> ServerReport:
+    """The four locations of one server, read and compared (blocking: runs in a worker thread)."""
+    rows = drift_reads.read_server_rows(db_path, cfg.name)
+    snap = ServerSnapshot(
+        server=cfg.name,
+        remote=None if remote is None else remote.unpack(),
+        local=scan_local(local_root / cfg.name),
+        registry={r[0]: RegistryEntry(*r) for r in rows.registry},
+        rounds={r[1]: RoundEntry(r[0], r[1], r[2], parser_version=r[3]) for r in rows.rounds},
+        remote_error=error,
+        address=(cfg.host, cfg.port),
+    )
+    return compare(snap)
 
 
 def _still(diff: Difference, count: int) -> str:
@@ -204,7 +229,7 @@ def _count(server: str, kind: Kind, diff: Difference | None, now: float) -> drif
 async def record(db: Database, report: ServerReport, *, now: float) -> None:
     """ONE transaction: open/resolve the drift alerts (their posts queued once) and replace the counts."""
     server = report.server
-    evaluated = [k for k in Kind if k not in NEEDS_REMOTE or report.reachable]
+    evaluated = [k for k in Kind if k in WITHOUT_REMOTE or report.reachable]
     found = {d.kind: d for d in report.differences}
     async with db.transaction() as tx:
         for kind in evaluated:
