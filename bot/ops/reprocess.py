@@ -199,9 +199,10 @@ async def _replace(
                 await _detach_partner(tx, old)
                 await ops_queries.delete_round(tx, old.id)
             if row:
-                # Forget the content hash so the importer imports instead of answering "already done";
-                # the state is kept so a quarantine alert gets resolved by the import.
-                await set_state(tx, t.server, t.filename, row[0].state, now=now, sha256=None, round_id=None)
+                # The content is judged afresh, as a new version would be (the state machine's way out of
+                # `imported`); the hash is forgotten so the importer imports instead of answering "already
+                # done", and an open quarantine alert is resolved by the import (rolled back unless it is).
+                await set_state(tx, t.server, t.filename, "downloaded", now=now, sha256=None, round_id=None)
             keep_mtime = mtime if mtime is not None else ((row[0].mtime or 0) if row else 0)
             outcome = await importer.import_in_transaction(
                 tx, server=t.server, filename=t.filename, size=len(data), mtime=keep_mtime, data=data,
