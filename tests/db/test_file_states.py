@@ -56,8 +56,12 @@ async def test_transition(db: Database, old: str | None, new: str, ok: bool) -> 
 async def test_a_refusal_rolls_back_the_work_it_was_part_of(db: Database) -> None:
     async with db.transaction() as tx:
         await files.set_state(tx, "main", "f.txt", "imported", now=1.0)
-    with pytest.raises(TransitionRefused):
+
+    async def fail_it() -> None:
         async with db.transaction() as tx:
             await files.add_event(tx, "main", "f.txt", "failed", {"error": "x"}, 2.0)
             await files.set_state(tx, "main", "f.txt", "failed", now=2.0)
+
+    with pytest.raises(TransitionRefused):
+        await fail_it()
     assert [e.event for e in await files.events_for(db, "main", "f.txt")] == []
