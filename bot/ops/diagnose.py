@@ -93,12 +93,22 @@ async def list_remote(source: StatsSource, limit_seconds: float) -> Listing:
 
 
 async def snapshot(
-    db: Reader, server: str, *, local_root: Path, source: StatsSource | None, limit_seconds: float = 30.0
+    db: Reader,
+    server: str,
+    *,
+    local_root: Path,
+    source: StatsSource | None,
+    limit_seconds: float = 30.0,
+    listing: Listing | None = None,
 ) -> ServerSnapshot:
-    """Read the four locations of one server. `source` None: the server is not configured (remote unknown)."""
-    listing = Listing(None, NOT_CONFIGURED)
-    if source is not None:
-        listing = await list_remote(source, limit_seconds)
+    """Read the four locations of one server. `source` None: the server is not configured (remote unknown).
+
+    `listing`: the server's files as the caller already has them (the drift watch's cheap listing).
+    """
+    if listing is None:
+        listing = Listing(None, NOT_CONFIGURED)
+        if source is not None:
+            listing = await list_remote(source, limit_seconds)
     remote = listing.files
     local = await asyncio.to_thread(scan_local, local_root / server)
     registry = {r.filename: _entry(r) for r in await ops_queries.registry_rows(db, server)}

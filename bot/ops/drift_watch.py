@@ -4,8 +4,8 @@ Each check compares every enabled server (bot.ops.drift.compare), opens an admin
 difference that matters and was not open yet, resolves the alerts of kinds that cleared (each posted
 once, through the outbox, in the transaction that records it), and stores the per-kind counts that
 /metrics exports. The listing is the cheap one: one stat of the remote folder, and a full listing only
-when the folder's mtime moved or every FULL_LISTING_EVERY checks (a file rewritten in place does not
-move the folder's mtime).
+when the folder's mtime moved (and once more at the next check: mtimes have one-second resolution) or
+every FULL_LISTING_EVERY checks (a file rewritten in place does not move the folder's mtime).
 """
 
 from __future__ import annotations
@@ -16,27 +16,23 @@ import time
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 import structlog
 
 from bot.config import ServerConfig, Settings
-from bot.db import drift_counts, drift_reads, outbox, status
+from bot.db import drift_counts, outbox, status
 from bot.db.connection import Database
-from bot.errors import SourceError
+from bot.errors import RemoteDirMissing, SourceError
 from bot.factory import make_source
 from bot.ingest import posts
 from bot.ingest.source import RemoteEntry, StatsSource
-from bot.ops.diagnose import scan_local
+from bot.ops.diagnose import Listing, snapshot
 from bot.ops.drift import (
     Difference,
     Kind,
-    RegistryEntry,
     RemoteFile,
-    RoundEntry,
     ServerReport,
-    ServerSnapshot,
     compare,
 )
 from bot.ops.findings import TITLES, make_difference, plural
@@ -44,19 +40,19 @@ from bot.ops.findings import TITLES, make_difference, plural
 log = structlog.get_logger(__name__)
 
 FULL_LISTING_EVERY = 6  # checks: with the default hour, an in-place rewrite is found within 6 hours
-# Alerted elsewhere already: the poller alerts an unreachable server, the importer each quarantined file.
-NOT_ALERTED = frozenset({Kind.REMOTE_UNREACHABLE, Kind.REMOTE_NOT_CHECKED, Kind.QUARANTINED})
+# Alerted elsewhere already: the poller alerts a server it cannot list (unreachable, or its folder
+# missing), the importer each quarantined file.
+NOT_ALERTED = frozenset(
+    {Kind.REMOTE_UNREACHABLE, Kind.REMOTE_FOLDER_MISSING, Kind.REMOTE_NOT_CHECKED, Kind.QUARANTINED}
+)
 # Kinds told without the server's listing. The others (and any kind added later) need it: while the
 # server cannot be listed they keep their alert and count, neither opened nor resolved.
-WITHOUT_REMOTE = frozenset({
-    Kind.IMPORTED_WITHOUT_ROUND, Kind.ROUND_WITHOUT_REGISTRY, Kind.MISSING_LOCALLY, Kind.FAILED,
-    Kind.QUARANTINED, Kind.STALE_ROUNDS,
-})  # fmt: skip
+WITHOUT_REMOTE = frozenset({Kind.IMPORTED_WITHOUT_ROUND, Kind.FAILED, Kind.QUARANTINED, Kind.STALE_ROUNDS})
 # Work in flight looks like drift for a moment (a file listed but not yet settled, a download not yet
 # recorded): a file counts for these kinds only when two checks in a row find it.
 IN_FLIGHT = frozenset({Kind.REMOTE_UNPROCESSED, Kind.LOCAL_UNREGISTERED})
 # Whether a server answers is the poll metrics' business (statsbot_poll_consecutive_failures).
-NOT_COUNTED = frozenset({Kind.REMOTE_UNREACHABLE, Kind.REMOTE_NOT_CHECKED})
+NOT_COUNTED = frozenset({Kind.REMOTE_UNREACHABLE, Kind.REMOTE_FOLDER_MISSING, Kind.REMOTE_NOT_CHECKED})
 SEVERITY = "warning"
 
 
@@ -84,6 +80,9 @@ class _Listing:
     sizes: array[int]
     mtimes: array[int]
     checks_since_full: int = 0
+    # SFTP mtimes have 1 s resolution: a change later in the second of a listing leaves the folder's mtime
+    # as it was. A listing is trusted for cheap checks only once a later listing saw the same mtime.
+    confirmed: bool = False
 
     @classmethod
     def pack(cls, dir_mtime: int | None, entries: Sequence[RemoteEntry]) -> _Listing:
@@ -125,29 +124,41 @@ class DriftWatch:
         own = source is None
         src = make_source(cfg, settings) if source is None else source
         try:
-            remote, error = await self._remote(src, cfg)
+            remote, error, dir_missing = await self._remote(src, cfg)
         finally:
             if own:
                 await src.close()
-        # Reading and comparing 100,000 files is a second or more of CPU: in a worker thread on its own
-        # read-only connection, so polls and imports go on meanwhile.
-        report = await asyncio.to_thread(_compare, db.path, settings.paths.local_stats, cfg, remote, error)
+        # The same snapshot as `diagnose` (one source of truth for what counts as drift), from this
+        # check's listing; unpacking the listing and comparing 100,000 files run in worker threads.
+        files = None if remote is None else await asyncio.to_thread(remote.unpack)
+        snap = await snapshot(
+            db, cfg.name, local_root=settings.paths.local_stats, source=None,
+            listing=Listing(files, error, dir_missing),
+        )  # fmt: skip
+        snap = dataclasses.replace(
+            snap, address=(cfg.host, cfg.port), remote_dir=cfg.remote_dir,
+            config_index=settings.servers.index(cfg),
+        )  # fmt: skip
+        report = await asyncio.to_thread(compare, snap)
         report = self._confirmed(report, remote is not None)
         await record(db, report, now=self.wall())
         return report
 
-    async def _remote(self, source: StatsSource, cfg: ServerConfig) -> tuple[_Listing | None, str | None]:
+    async def _remote(
+        self, source: StatsSource, cfg: ServerConfig
+    ) -> tuple[_Listing | None, str | None, bool]:
         limit = cfg.connect_timeout_seconds + cfg.operation_timeout_seconds
         last = self.listings.get(cfg.name)
         try:
             mtime = await source.dir_mtime()
         except (SourceError, OSError) as exc:
             log.warning("drift_remote_unavailable", server=cfg.name, error=str(exc))
-            return None, str(exc)
-        if last is not None and mtime is not None and mtime == last.dir_mtime:
+            return None, str(exc), isinstance(exc, RemoteDirMissing)
+        unchanged = last is not None and mtime is not None and mtime == last.dir_mtime
+        if last is not None and unchanged and last.confirmed:
             last.checks_since_full += 1
             if last.checks_since_full < FULL_LISTING_EVERY:
-                return last, None
+                return last, None, False
         try:
             async with asyncio.timeout(limit):
                 entries = await source.list()
@@ -155,10 +166,11 @@ class DriftWatch:
             self.listings.pop(cfg.name, None)
             reason = "timed out" if isinstance(exc, TimeoutError) else str(exc)
             log.warning("drift_remote_unavailable", server=cfg.name, error=reason)
-            return None, reason
+            return None, reason, isinstance(exc, RemoteDirMissing)
         listing = await asyncio.to_thread(_Listing.pack, mtime, entries)  # 100,000 entries: off the loop
+        listing.confirmed = unchanged
         self.listings[cfg.name] = listing
-        return listing, None
+        return listing, None, False
 
     def _confirmed(self, report: ServerReport, listed: bool) -> ServerReport:
         """The report with in-flight kinds cut to the files the previous check found too."""
@@ -180,27 +192,6 @@ class DriftWatch:
             if report.difference(kind) is None and (kind in WITHOUT_REMOTE or listed):
                 self.in_flight.pop((report.server, kind), None)
         return dataclasses.replace(report, differences=tuple(kept))
-
-
-def _compare(
-    db_path: Path,
-    local_root: Path,
-    cfg: ServerConfig,
-    remote: _Listing | None,
-    error: str | None,
-) -> ServerReport:
-    """The four locations of one server, read and compared (blocking: runs in a worker thread)."""
-    rows = drift_reads.read_server_rows(db_path, cfg.name)
-    snap = ServerSnapshot(
-        server=cfg.name,
-        remote=None if remote is None else remote.unpack(),
-        local=scan_local(local_root / cfg.name),
-        registry={r[0]: RegistryEntry(*r) for r in rows.registry},
-        rounds={r[1]: RoundEntry(r[0], r[1], r[2], parser_version=r[3]) for r in rows.rounds},
-        remote_error=error,
-        address=(cfg.host, cfg.port),
-    )
-    return compare(snap)
 
 
 def _still(diff: Difference, count: int) -> str:

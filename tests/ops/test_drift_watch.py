@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.db import drift_counts, status
+from bot.db import drift_counts, files, status
 from bot.db.connection import Database
 from bot.ingest.source import RemoteEntry
 from bot.ingest.ssh_source import SshSource
@@ -73,7 +73,9 @@ async def test_alert_once_per_new_kind_resolve_once_and_count_per_kind(world: Wo
         found = await counts(world.db)
         assert found[Kind.IMPORTED_WITHOUT_ROUND] == 0
         assert Kind.REMOTE_UNREACHABLE not in found  # the poll metrics say whether a server answers
-        assert set(found) == {k.value for k in Kind} - {Kind.REMOTE_UNREACHABLE, Kind.REMOTE_NOT_CHECKED}
+        assert set(found) == {k.value for k in Kind} - {
+            Kind.REMOTE_UNREACHABLE, Kind.REMOTE_FOLDER_MISSING, Kind.REMOTE_NOT_CHECKED
+        }  # fmt: skip
 
         # A drift appears: a round deleted by hand. One alert, with the files' date range.
         [round_id] = [r[0] for r in await world.db.fetchall("SELECT id FROM rounds WHERE filename = ?",
@@ -130,9 +132,10 @@ async def test_the_listing_is_the_cheap_one_and_an_unreachable_server_keeps_its_
     source = CountingSource(world.rig.params("main"))
     watch = DriftWatch(wall=Clock())
     try:
-        await watch.check_server(world.db, world.settings, cfg, source)
-        await watch.check_server(world.db, world.settings, cfg, source)
-        assert (source.stats, source.listings) == (2, 1)  # folder unchanged: the last listing serves
+        for _ in range(3):
+            await watch.check_server(world.db, world.settings, cfg, source)
+        # Listed, listed again to confirm (mtimes have 1 s resolution), then the folder is only stat'ed.
+        assert (source.stats, source.listings) == (3, 2)
 
         # Rewritten in place (the folder's mtime does not move): found by the periodic full listing.
         folder = world.rig.stats_dir
@@ -144,7 +147,7 @@ async def test_the_listing_is_the_cheap_one_and_an_unreachable_server_keeps_its_
             await watch.check_server(world.db, world.settings, cfg, source)
             checks += 1
             assert checks <= FULL_LISTING_EVERY
-        assert source.listings == 2
+        assert source.listings == 3
         [(_kind, payload)] = await posts(world.db)
         assert "changed on the server after import — 1 file, 2025-10-02" in payload
 
@@ -152,7 +155,7 @@ async def test_the_listing_is_the_cheap_one_and_an_unreachable_server_keeps_its_
         world.rig.write(EVENING[2], (world.samples / EVENING[2]).read_bytes(), mtime=1_760_100_000)
         os.utime(folder, (before + 10, before + 10))
         await watch.check_server(world.db, world.settings, cfg, source)
-        assert source.listings == 3
+        assert source.listings == 4
 
         # The server goes away: what only a listing can tell is kept (alert open, count unchanged).
         await world.rig.server.stop()
@@ -161,6 +164,31 @@ async def test_the_listing_is_the_cheap_one_and_an_unreachable_server_keeps_its_
         assert not report.reachable
         assert (await counts(world.db))[Kind.CHANGED_AFTER_IMPORT] == 1
         assert [k for k, _ in await posts(world.db)] == ["alert"]  # nothing resolved, nothing new
+    finally:
+        await source.close()
+
+
+async def test_files_deleted_on_the_server_alert_once_with_their_dates(world: World) -> None:
+    world.put_remote(EVENING[:4])
+    world.put_local(EVENING[:4])
+    cfg = world.settings.servers[0]
+    source = CountingSource(world.rig.params("main"))
+    watch = DriftWatch(wall=Clock())
+    try:
+        listed = [(e.name, e.size, e.mtime) for e in await source.list()]
+        async with world.db.transaction() as tx:  # listed by the daemon first: they were on this server
+            await files.record_seen(tx, "main", listed, now=NOW)
+        await world.import_(EVENING[:4])
+        await watch.check_server(world.db, world.settings, cfg, source)
+        for name in EVENING[:2]:
+            (world.rig.stats_dir / name).unlink()  # by hand, not by retention
+        for _ in range(3):
+            await watch.check_server(world.db, world.settings, cfg, source)
+        [(kind, payload)] = await posts(world.db)
+        assert kind == "alert"
+        assert "imported, then deleted from the server by someone else than retention" in payload
+        assert "2 files, 2025-10-02" in payload
+        assert (await counts(world.db))[Kind.GONE_FROM_SERVER] == 2
     finally:
         await source.close()
 
