@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.db.connection import Reader, Tx
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,17 @@ def _round(r: Any) -> RoundRef:
     return RoundRef(*tuple(r))
 
 
+# Rows turned into values in a worker thread from this many on: 100,000 take a second or more, which
+# the daemon's event loop must not wait (the drift watch, the admin /diagnose).
+OFF_LOOP_ROWS = 2000
+
+
+async def _built(make: Callable[[Any], T], rows: list[sqlite3.Row]) -> list[T]:
+    if len(rows) < OFF_LOOP_ROWS:
+        return [make(r) for r in rows]
+    return await asyncio.to_thread(lambda: [make(r) for r in rows])
+
+
 async def known_servers(db: Reader) -> list[str]:
     """Every server name that appears in the registry or in the rounds."""
     rows = await db.fetchall("SELECT server FROM processed_files UNION SELECT server FROM rounds ORDER BY 1")
@@ -94,7 +108,7 @@ async def known_servers(db: Reader) -> list[str]:
 async def registry_rows(db: Reader, server: str) -> list[RegistryRow]:
     """Every registry row of one server."""
     rows = await db.fetchall(f"SELECT {_REG_COLUMNS} FROM processed_files WHERE server = ?", (server,))
-    return [_reg(r) for r in rows]
+    return await _built(_reg, rows)
 
 
 async def registry_rows_named(db: Reader, filename: str, server: str | None = None) -> list[RegistryRow]:
@@ -110,7 +124,7 @@ async def registry_rows_named(db: Reader, filename: str, server: str | None = No
 async def round_refs(db: Reader, server: str) -> list[RoundRef]:
     """Every round of one server (without players)."""
     rows = await db.fetchall(f"SELECT {_ROUND_COLUMNS} FROM rounds WHERE server = ?", (server,))
-    return [_round(r) for r in rows]
+    return await _built(_round, rows)
 
 
 async def rounds_named(db: Reader, filename: str, server: str | None = None) -> list[RoundRef]:

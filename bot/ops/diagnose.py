@@ -111,16 +111,22 @@ async def snapshot(
             listing = await list_remote(source, limit_seconds)
     remote = listing.files
     local = await asyncio.to_thread(scan_local, local_root / server)
-    registry = {r.filename: _entry(r) for r in await ops_queries.registry_rows(db, server)}
+    reg_rows = await ops_queries.registry_rows(db, server)
+    # 100,000 rows take a second to turn into values: off the event loop (the daemon's drift watch).
+    registry = await asyncio.to_thread(lambda: {r.filename: _entry(r) for r in reg_rows})
     refs = await ops_queries.round_refs(db, server)
     # Where the registry's size disagrees with the server's or the local copy's, the stored content says
     # which side changed: its size is loaded for those few files only (a decompression each).
-    odd = [r.filename for r in refs if _size_in_doubt(registry.get(r.filename), remote, local)]
+    odd = await asyncio.to_thread(
+        lambda: [r.filename for r in refs if _size_in_doubt(registry.get(r.filename), remote, local)]
+    )
     sizes = await remote_files.stored_sizes(db, server, odd)
-    rounds = {
-        r.filename: RoundEntry(r.id, r.filename, r.sha256, sizes.get(r.filename), r.parser_version)
-        for r in refs
-    }
+    rounds = await asyncio.to_thread(
+        lambda: {
+            r.filename: RoundEntry(r.id, r.filename, r.sha256, sizes.get(r.filename), r.parser_version)
+            for r in refs
+        }
+    )
     # Imported files the server does not list: were they ever there (deleted), or imported from a folder?
     # (Rows the daemon already recorded gone need no look: retention deleted 50,000 files? no query for them.)
     not_listed = [
