@@ -7,7 +7,7 @@ does not bump it (the ground-truth and property tests show that). After a bump, 
 counts the stale rounds and `statsbot reprocess --stale` re-derives them from their stored raw content.
 
 History:
-  1  the parser as of migration 0004 (rounds imported before versioning was added count as version 1)
+  1  the parser as of migration 0005 (rounds imported before versioning was added count as version 1)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
--- 0004: which parser made each round (reprocess --stale), and the drift watch's latest counts.
+-- 0005: which parser made each round (reprocess --stale), and the drift watch's latest counts.
 
 -- bot.stats.version.PARSER_VERSION of the parser that derived the round. Rounds imported before this
 -- migration were made by the parser that version 1 names.
