@@ -189,11 +189,12 @@ def _map_result(
     play: MapPlay, mapping: dict[int, int], groups: dict[int, dict[str, Seat]], limits: frozenset[int]
 ) -> MapResult:
     attack_side = 3 - play.defender  # round-1 attackers' side in round 1
-    first = mapping[attack_side]
+    team_first = mapping[attack_side]
+    first = team_first if groups[attack_side] else None  # nobody attacked: a one-sided round
     lineups = {mapping[s]: tuple(sorted(groups[s])) for s in (AXIS, ALLIES)}
     if play.r1 is not None and play.r2 is not None:
         kind: MapResultKind = "draw" if play.outcome == "draw" else "win"
-        winner = None if kind == "draw" else (first if play.outcome == "r1_attackers" else 3 - first)
+        winner = None if kind == "draw" else (team_first if play.outcome == "r1_attackers" else 3 - team_first)
         r1_held = _held(play.r1)
         return MapResult(
             play.map, play.r1.round_id, play.r2.round_id, kind, first, winner, play.r1_time_s,
@@ -207,7 +208,7 @@ def _map_result(
             "no round 2", lineups,
         )  # fmt: skip
     assert play.r2 is not None
-    return _orphan_result(play, play.r2, first, lineups, limits)
+    return _orphan_result(play, play.r2, team_first, lineups, limits)
 
 
 def _held(rnd: RoundInfo) -> bool:
