@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (one line per expected map reads best)
 """Teams and scores of the real sessions, as a human reads them from the 61 sample files.
 
 Every expectation below was written by reading the files (header: defender, winner, limit, next limit;
@@ -173,7 +174,8 @@ def test_real_session_teams_and_score(derived: dict[str, SessionTeams], exp: Exp
         assert m.map == e.map
         assert m.result == e.result, m
         if e.first:
-            assert m.attacked_first is not None and by_no[m.attacked_first] >= e.first
+            assert m.attacked_first is not None
+            assert by_no[m.attacked_first] >= e.first
         else:
             assert m.attacked_first is None
         assert (by_no[m.winner] if m.winner else None) == e.winner

@@ -92,7 +92,8 @@ def test_orphan_round2_still_gives_two_rosters_and_a_result() -> None:
     assert rosters(got) == {frozenset("ab"), frozenset("xy")}
     res = got.maps[0]
     assert (res.result, res.note) == ("win", "round 1 missing")
-    assert res.winner == got.team_of("a") and res.attacked_first == got.team_of("x")
+    assert res.winner == got.team_of("a")
+    assert res.attacked_first == got.team_of("x")
 
 
 def test_orphan_round2_held_against_a_configured_limit_is_no_result() -> None:
