@@ -11,6 +11,7 @@ from typing import Any, TextIO
 import structlog
 
 from bot.chat import format as fmt
+from bot.chat import post_lines as lines
 from bot.chat.errors import TransientSendError
 from bot.chat.journal import ConsoleJournal
 from bot.chat.sinks import Post
@@ -18,33 +19,58 @@ from bot.chat.sinks import Post
 log = structlog.get_logger(__name__)
 
 
+def _bold(text: str) -> str:
+    return text.replace("**", "")  # the console has no markdown
+
+
+def _table(title: str, table: list[str]) -> list[str]:
+    return [f"  {title}", *(f"    {row}" for row in table)]
+
+
 def _round(p: Mapping[str, Any]) -> list[str]:
-    head = f"{fmt.round_title(p)} on {p['server']} · {fmt.when(str(p['played_at']))}"
-    lines = [head, fmt.round_outcome(p)]
-    note = fmt.round_note(p)
-    if note:
-        lines.append(note)
-    if fmt.shown_flags(p):
-        lines.append("flags: " + ", ".join(fmt.shown_flags(p)))
-    lines.extend("  " + row for row in fmt.round_rows(p))
-    return lines
+    out = [
+        f"{lines.round_title(p)} on {p['server']} · {fmt.when(str(p['played_at']))}",
+        lines.round_outcome(p),
+    ]
+    out += [x for x in (lines.round_note(p), lines.objectives_line(p)) if x]
+    out += [f"* {n}" for n in p.get("notes") or []]
+    for title, table in lines.round_blocks(p):
+        out += _table(title, table)
+    return out
 
 
 def _match(p: Mapping[str, Any]) -> list[str]:
-    lines = [f"Match {p['map']} on {p['server']}", fmt.match_outcome(p)]
-    lines.extend("  " + row for row in fmt.top_rows(list(p.get("top_players") or [])))
-    return lines
+    out = [f"{p['map']} · match on {p['server']}", *_bold(lines.match_headline(p)).split("\n")]
+    out += [f"* {n}" for n in p.get("notes") or []]
+    for i, team in enumerate(p.get("teams") or []):
+        role = "attacked first" if i == 0 else "attacked second"
+        out += _table(f"{team['name']} · {role}", lines.team_rows(list(team.get("players") or [])))
+    top = list(p.get("top_players") or [])
+    if top:
+        out.append("  Top performers")
+        out += [f"    {i}. {lines.performer(pl)}" for i, pl in enumerate(top, 1)]
+    return out
 
 
 def _session(p: Mapping[str, Any]) -> list[str]:
-    lines = [
+    maps = list(p.get("maps") or [])
+    out = [
         f"Session #{p['session_id']} on {p['server']} · {fmt.when(str(p['started_at']))} → "
-        f"{fmt.when(str(p['ended_at']))}",
-        f"{p['rounds']} rounds · maps: {', '.join(p.get('maps') or []) or fmt.DASH}",
-        f"matches: {fmt.score_line(p.get('score') or {})}",
+        f"{fmt.when(str(p['ended_at']))[-5:]} · {len(maps)} maps · {p['rounds']} rounds",
+        _bold(lines.session_score(p)),
     ]
-    lines.extend("  " + row for row in fmt.top_rows(list(p.get("best_players") or [])))
-    return lines
+    out += [f"  {i}. {_bold(lines.session_map_line(p, m))}" for i, m in enumerate(maps, 1)]
+    mvp = lines.mvp_line(p)
+    if mvp:
+        out.append(_bold(mvp))
+    out += [f"* {n}" for n in p.get("notes") or []]
+    awards = lines.award_lines(p)
+    if awards:
+        out.append("  Awards")
+        out += [f"    {_bold(a)}" for a in awards]
+    for title, table in lines.session_teams(p):
+        out += _table(title, table)
+    return out
 
 
 def _alert(p: Mapping[str, Any], *, resolved: bool) -> list[str]:
@@ -58,16 +84,16 @@ def render_text(post: Post) -> str:
     """The post as plain text; unknown kinds print their payload keys so nothing is silently lost."""
     p = post.payload
     if post.kind == "round":
-        lines = _round(p)
+        text = _round(p)
     elif post.kind == "match":
-        lines = _match(p)
+        text = _match(p)
     elif post.kind == "session":
-        lines = _session(p)
+        text = _session(p)
     elif post.kind in ("alert", "alert_resolved"):
-        lines = _alert(p, resolved=post.kind == "alert_resolved")
+        text = _alert(p, resolved=post.kind == "alert_resolved")
     else:
-        lines = [f"{post.kind}: " + ", ".join(f"{k}={v}" for k, v in sorted(p.items()))]
-    return "\n".join([f"── [{post.channel}] post {post.id} · {post.kind}", *lines, ""])
+        text = [f"{post.kind}: " + ", ".join(f"{k}={v}" for k, v in sorted(p.items()))]
+    return "\n".join([f"── [{post.channel}] post {post.id} · {post.kind}", *text, ""])
 
 
 class ConsoleSink:

@@ -8,6 +8,7 @@ from typing import Any
 import discord
 
 from bot.chat import format as fmt
+from bot.chat import post_lines as lines
 from bot.chat.fit import FENCE, LIMITS, fit_embed
 from bot.chat.sinks import Post
 
@@ -18,18 +19,47 @@ COLOURS = {
     "alert": discord.Colour.red(),
     "alert_resolved": discord.Colour.green(),
 }
-FOOTER_PREFIX = "statsbot · "
-NONCE_MAX = 25  # Discord's nonce limit; our footers end with the post's nonce
+FOOTER_TEXT = "statsbot"
+FOOTER_PREFIX = "statsbot · "  # footers before the marker was made invisible: still recognised
+NONCE_MAX = 25  # Discord's nonce limit
+# The post's nonce rides in the footer as invisible characters (two bits each): reconciliation finds a
+# delivered post by it, and players never see an internal id.
+_HIDDEN = "\u200b\u200c\u200d\u2060"
+
+
+def _hide(nonce: str) -> str:
+    return "".join(_HIDDEN[(byte >> shift) & 3] for byte in nonce.encode() for shift in (6, 4, 2, 0))
+
+
+def _reveal(hidden: str) -> str | None:
+    if not hidden or len(hidden) % 4:
+        return None
+    digits = [_HIDDEN.index(c) for c in hidden]
+    data = bytes(
+        (digits[i] << 6) | (digits[i + 1] << 4) | (digits[i + 2] << 2) | digits[i + 3]
+        for i in range(0, len(digits), 4)
+    )
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        return None
 
 
 def marker_footer(nonce: str, prefix: str = "") -> str:
-    """Footer text ending in the post's nonce: reconciliation finds a delivered post by it."""
-    return f"{FOOTER_PREFIX}{prefix}{nonce}"
+    """Footer text carrying the post's nonce invisibly: `statsbot` (or `statsbot · prefix`) as seen."""
+    shown = f"{FOOTER_PREFIX}{prefix.rstrip(' ·')}" if prefix.strip(" ·") else FOOTER_TEXT
+    return shown + _hide(nonce)
 
 
 def footer_marker(text: str | None) -> str | None:
-    """The nonce at the end of one of our footers, else None."""
-    if not text or not text.startswith(FOOTER_PREFIX):
+    """The nonce carried by one of our footers (invisible, or visible at the end as before), else None."""
+    if not text or not text.startswith(FOOTER_TEXT):
+        return None
+    hidden = len(text) - len(text.rstrip(_HIDDEN))
+    if hidden:
+        token = _reveal(text[-hidden:])
+        return token if token and len(token) <= NONCE_MAX else None
+    if not text.startswith(FOOTER_PREFIX):
         return None
     token = text.rsplit(" ", 1)[-1]
     return token if 0 < len(token) <= NONCE_MAX else None
@@ -61,46 +91,68 @@ def add_table(embed: discord.Embed, title: str, lines: Sequence[str]) -> None:
         embed.add_field(name=title if i == 0 else f"{title} (cont.)", value=value, inline=False)
 
 
+def _description(*parts: str | None) -> str:
+    return "\n".join(p for p in parts if p)
+
+
+def _notes(p: Mapping[str, Any]) -> str | None:
+    return "\n".join(f"✨ {n}" for n in p.get("notes") or []) or None
+
+
 def round_embed(p: Mapping[str, Any], *, footer: str) -> discord.Embed:
-    lines = [fmt.round_outcome(p)]
-    note = fmt.round_note(p)
-    if note:
-        lines.append(f"*{note}*")
-    if fmt.shown_flags(p):
-        lines.append("Flags: " + ", ".join(f"`{f}`" for f in fmt.shown_flags(p)))
+    note = lines.round_note(p)
     embed = discord.Embed(
-        title=fmt.round_title(p),
-        description="\n".join(lines),
+        title=lines.round_title(p),
+        description=_description(
+            lines.round_outcome(p), f"*{note}*" if note else None, lines.objectives_line(p), _notes(p)
+        ),
         colour=COLOURS["round"],
     )
     embed.set_author(name=f"{p['server']} · {fmt.when(str(p['played_at']))}")
-    add_table(embed, f"Players ({len(p.get('players') or [])})", fmt.round_rows(p))
+    for title, table in lines.round_blocks(p):
+        add_table(embed, title, table)
     embed.set_footer(text=footer)
     return embed
 
 
 def match_embed(p: Mapping[str, Any], *, footer: str) -> discord.Embed:
     embed = discord.Embed(
-        title=f"Match · {p['map']}", description=fmt.match_outcome(p), colour=COLOURS["match"]
+        title=f"{p['map']} · match",
+        description=_description(lines.match_headline(p), _notes(p)),
+        colour=COLOURS["match"],
     )
     embed.set_author(name=str(p["server"]))
-    add_table(embed, "Top players (R1+R2)", fmt.top_rows(list(p.get("top_players") or [])))
+    for i, team in enumerate(p.get("teams") or []):
+        role = "attacked first" if i == 0 else "attacked second"
+        add_table(embed, f"{team['name']} · {role}", lines.team_rows(list(team.get("players") or [])))
+    top = [f"{i}. {lines.performer(pl)}" for i, pl in enumerate(p.get("top_players") or [], 1)]
+    if top:
+        embed.add_field(name="Top performers", value="\n".join(top), inline=False)
     embed.set_footer(text=footer)
     return embed
 
 
-def session_embed(p: Mapping[str, Any], *, footer: str) -> discord.Embed:
-    description = (
-        f"{fmt.when(str(p['started_at']))} → {fmt.when(str(p['ended_at']))} · {p['rounds']} rounds\n"
-        f"Maps: {', '.join(p.get('maps') or []) or fmt.DASH}\n"
-        f"Matches: {fmt.score_line(p.get('score') or {})}"
-    )
+def session_embed(p: Mapping[str, Any], *, footer: str, image: str | None = None) -> discord.Embed:
+    maps = [f"{i}. {lines.session_map_line(p, m)}" for i, m in enumerate(p.get("maps") or [], 1)]
+    span = f"{fmt.when(str(p['started_at']))} → {fmt.when(str(p['ended_at']))[-5:]}"
     embed = discord.Embed(
-        title=f"Session #{p['session_id']} · {p['server']}",
-        description=description,
+        title=f"Session · {p['server']} · {fmt.when(str(p['started_at']))[:10]}",
+        description=_description(
+            lines.session_score(p),
+            f"{span} · {len(maps)} maps · {p['rounds']} rounds",
+            "\n".join(maps) or None,
+            lines.mvp_line(p),
+            _notes(p),
+        ),
         colour=COLOURS["session"],
     )
-    add_table(embed, "Best players", fmt.top_rows(list(p.get("best_players") or [])))
+    awards = lines.award_lines(p)
+    if awards:
+        embed.add_field(name="Awards", value="\n".join(awards), inline=False)
+    for title, table in lines.session_teams(p):
+        add_table(embed, title, table)
+    if image:
+        embed.set_image(url=f"attachment://{image}")
     embed.set_footer(text=footer)
     return embed
 
@@ -124,8 +176,11 @@ def generic_embed(kind: str, p: Mapping[str, Any], *, footer: str) -> discord.Em
     return embed
 
 
-def post_embed(post: Post) -> discord.Embed:
-    """The embed of an outbox post: identical for every retry of the same row."""
+def post_embed(post: Post, *, image: str | None = None) -> discord.Embed:
+    """The embed of an outbox post: identical for every retry of the same row.
+
+    `image`: the file name of a chart sent with the post (session posts), shown inside the embed.
+    """
     footer = marker_footer(post.nonce)
     p = post.payload
     if post.kind == "round":
@@ -133,7 +188,7 @@ def post_embed(post: Post) -> discord.Embed:
     elif post.kind == "match":
         embed = match_embed(p, footer=footer)
     elif post.kind == "session":
-        embed = session_embed(p, footer=footer)
+        embed = session_embed(p, footer=footer, image=image)
     elif post.kind in ("alert", "alert_resolved"):
         embed = alert_embed(p, resolved=post.kind == "alert_resolved", footer=footer)
     else:

@@ -12,7 +12,6 @@ from bot.chat import format as fmt
 from bot.chat.embeds import add_table, round_embed, session_embed
 from bot.chat.fit import fit_embed
 from bot.db.chat_queries import METRICS, FileCounts, LeaderRow, PlayerTotals
-from bot.db.sessions import SessionMatch, SessionPlayer, SessionRow
 from bot.db.status import ServerStatus
 from bot.ingest.posts import kd_value
 from bot.stats import derived
@@ -51,6 +50,7 @@ def player_line(row: Mapping[str, Any], duration_s: int | None) -> dict[str, Any
     accuracy = derived.accuracy_pct(int(row.get("hits") or 0), int(row.get("shots") or 0))
     return {
         **row,
+        "time_played_s": None if minutes is None else round(minutes * 60),
         "kd": kd_value(int(row["kills"]), int(row["deaths"])),
         "dpm": None if dpm is None else round(dpm, 2),
         "accuracy": None if accuracy is None else round(accuracy, 2),
@@ -66,7 +66,7 @@ def round_view(round_row: Mapping[str, Any], players: Sequence[Mapping[str, Any]
         "played_at": str(round_row["played_at"]).replace(" ", "T"),
         "players": [player_line(p, round_row.get("duration_s")) for p in players],
     }
-    return fit_embed(round_embed(payload, footer=f"{FOOTER} · {round_row['filename']}"))
+    return fit_embed(round_embed(payload, footer=FOOTER))
 
 
 def _ago(seconds: float | None) -> str:
@@ -149,35 +149,9 @@ def leaderboard_view(rows: Sequence[LeaderRow], metric: str, period: str, min_ro
     return fit_embed(embed)
 
 
-def session_view(
-    s: SessionRow, maps: Sequence[str], matches: Sequence[SessionMatch], players: Sequence[SessionPlayer]
-) -> discord.Embed:
-    score: dict[str, int] = {}
-    for m in matches:
-        score[m.outcome] = score.get(m.outcome, 0) + 1
-    best = sorted(players, key=lambda p: (-p.kills, p.deaths, p.clean_name))[:8]
-    payload = {
-        "server": s.server,
-        "session_id": s.id,
-        "started_at": s.started_at.replace(" ", "T"),
-        "ended_at": s.ended_at.replace(" ", "T"),
-        "rounds": s.round_count,
-        "maps": list(maps),
-        "score": dict(sorted(score.items())),
-        "best_players": [
-            {
-                "name": p.name,
-                "clean_name": p.clean_name,
-                "kills": p.kills,
-                "deaths": p.deaths,
-                "kd": kd_value(p.kills, p.deaths),
-                "damage_given": p.damage_given,
-                "revives_given": p.revives_given,
-            }
-            for p in best
-        ],
-    }
-    title_note = "" if s.closed else " (in progress)"
+def session_view(payload: Mapping[str, Any]) -> discord.Embed:
+    """/last_session: the session post's embed (same builder), marked while the session is open."""
     embed = session_embed(payload, footer=FOOTER)
-    embed.title = (embed.title or "") + title_note
+    if not payload.get("closed"):
+        embed.title = (embed.title or "") + " (in progress)"
     return fit_embed(embed)

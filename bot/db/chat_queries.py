@@ -163,7 +163,9 @@ async def last_round(
     )
     players = await db.fetchall(
         "SELECT name, clean_name, guid, team, kills, deaths, shots, hits, headshot_hits, damage_given, "
-        "damage_received, headshot_kills, revives_given, xp, time_played_min, flags FROM player_stats "
+        "damage_received, headshot_kills, revives_given, xp, time_played_min, flags, gibs, "
+        "dynamites_planted, dynamites_defused, objectives_stolen, objectives_returned, "
+        "repairs_constructions AS repairs FROM player_stats "
         "WHERE round_id = ? ORDER BY kills DESC, deaths, clean_name, player_key",
         (r[0],),
     )

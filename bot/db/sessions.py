@@ -92,7 +92,8 @@ def attach_round_sync(stx: SyncTx, server: str, played_at: str, *, gap_seconds: 
         stx.executemany("UPDATE matches SET session_id = ? WHERE session_id = ?", ids)
         stx.executemany("DELETE FROM sessions WHERE id = ?", [(s.id,) for s in merged])
     stx.execute(
-        "UPDATE sessions SET started_at = ?, ended_at = ?, round_count = ?, last_import_at = ?, closed = 0, derived = 0 "
+        "UPDATE sessions SET started_at = ?, ended_at = ?, round_count = ?, last_import_at = ?, closed = 0, "
+        "derived = 0 "
         "WHERE id = ?",
         (started, ended, count, now, keep.id),
     )

@@ -9,6 +9,7 @@ from bot.db import rounds as dbrounds
 from bot.db.connection import SyncTx
 from bot.db.rounds import RoundRow, parse_played_at
 from bot.db.rows import PlayerRows
+from bot.db.session_teams import mark_stale_sync
 from bot.db.sessions import attach_round_sync
 from bot.ingest import posts
 from bot.ingest.pairing_context import BatchState, PairingContext, ref_of
@@ -184,6 +185,7 @@ def _unpair(stx: SyncTx, ctx: PairingContext, r2: RoundRow, *, was_paired: bool)
 def _store_unpaired(stx: SyncTx, ctx: PairingContext, r2: RoundRow, *, orphan: bool) -> None:
     flags = (r2.flag_set | {ORPHAN_FLAG}) if orphan else (r2.flag_set - {ORPHAN_FLAG})
     seconds = ctx.own_duration(stx, r2)
+    mark_stale_sync(stx, r2.session_id)  # an orphan may decide a map: the session's teams change
     fresh = ctx.batch.fresh.get(r2.id)
     dbrounds.update_round_sync(
         stx,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Literal, TypedDict
 
-from bot.stats import derived
+from bot.stats import awards, derived
 from bot.stats.model import ParsedRound, PlayerStats
+from bot.stats.outcome import MatchOutcome, round_result
+from bot.stats.teams import clan_tag
 
 # The kinds the chat side renders; also the `outbox.kind` column values.
 KIND_ROUND = "round"
@@ -16,8 +17,8 @@ KIND_SESSION = "session"
 KIND_ALERT = "alert"
 KIND_ALERT_RESOLVED = "alert_resolved"
 
-# Match and session posts list the best players only: an embed has room for a handful.
-TOP_PLAYERS = 8
+TOP_PERFORMERS = 3  # a match post names its best players by MVP points
+OBJECTIVE_FIELDS = ("dynamites_planted", "dynamites_defused", "objectives_stolen", "objectives_returned")
 
 
 class PlayerLine(TypedDict):
@@ -26,10 +27,11 @@ class PlayerLine(TypedDict):
     name: str
     clean_name: str
     guid: str
-    team: int
+    team: int  # 1 Axis, 2 Allies, 3 spectator (left out of the post's blocks)
     kills: int
     deaths: int
     kd: float
+    gibs: int | None
     damage_given: int | None
     damage_received: int | None
     dpm: float | None
@@ -39,11 +41,16 @@ class PlayerLine(TypedDict):
     revives_given: int | None
     xp: int | None
     time_played_s: int | None
+    dynamites_planted: int | None
+    dynamites_defused: int | None
+    objectives_stolen: int | None
+    objectives_returned: int | None
+    repairs: int | None
     flags: list[str]
 
 
 class RoundPayload(TypedDict):
-    """kind "round": one round summary."""
+    """kind "round": one round summary. `flags`/`filename` are for admins, never shown to players."""
 
     server: str
     filename: str
@@ -59,10 +66,11 @@ class RoundPayload(TypedDict):
     paired_with: str | None
     flags: list[str]
     players: list[PlayerLine]
+    notes: list[str]  # extra lines for players (e.g. "new record"), rendered under the outcome
 
 
 class MatchPlayer(TypedDict):
-    """One player of a match or session post: totals over the rounds it covers (§9.3)."""
+    """One player of a match post: totals over R1+R2 (§9.3)."""
 
     name: str
     clean_name: str
@@ -70,10 +78,23 @@ class MatchPlayer(TypedDict):
     kills: int
     deaths: int
     kd: float
+    gibs: int | None
     damage_given: int | None
+    dpm: float | None
+    accuracy: float | None
     headshot_kills: int | None
     revives_given: int | None
+    objectives: int | None
     xp: int | None
+    points: float  # bot.stats.awards.mvp_points of the match totals
+
+
+class MatchTeam(TypedDict):
+    """One side of a match: the players of round-1 side `side_r1` (and the other side in round 2)."""
+
+    name: str
+    side_r1: int  # 1 Axis, 2 Allies in round 1
+    players: list[MatchPlayer]  # best first
 
 
 class MatchPayload(TypedDict):
@@ -87,31 +108,12 @@ class MatchPayload(TypedDict):
     winner_team: int | None  # side (1 Axis, 2 Allies) in round 2's sides; None for a draw
     r1_time_s: int | None
     r2_time_s: int | None
-    top_players: list[MatchPlayer]
-
-
-class MatchResult(TypedDict):
-    """One match inside a session post."""
-
-    map: str
-    outcome: str
-    winner_team: int | None
-    r1_time_s: int | None
-    r2_time_s: int | None
-
-
-class SessionPayload(TypedDict):
-    """kind "session": a gaming session that went idle."""
-
-    server: str
-    session_id: int
-    started_at: str  # ISO 8601, server-local
-    ended_at: str
-    rounds: int
-    maps: list[str]  # in play order, one entry per map played (replays repeat)
-    matches: list[MatchResult]
-    score: dict[str, int]  # outcome → number of matches
-    best_players: list[MatchPlayer]
+    r1_held: bool  # the first attackers were held (r1_time_s is then the limit)
+    r2_held: bool
+    teams: list[MatchTeam]  # [attacked first, attacked second]
+    winner: int | None  # index into `teams`; None for a draw
+    top_players: list[MatchPlayer]  # best MVP points of the match, both teams
+    notes: list[str]
 
 
 class AlertPayload(TypedDict):
@@ -158,6 +160,7 @@ def player_line(p: PlayerStats, round_seconds: int | None) -> PlayerLine:
         kills=p.kills,
         deaths=p.deaths,
         kd=round(derived.kd(p), 2),
+        gibs=_int_extra(p, "gibs"),
         damage_given=damage,
         damage_received=_int_extra(p, "damage_received"),
         dpm=None if damage is None else _round2(derived.dpm(p, seconds)),
@@ -167,6 +170,11 @@ def player_line(p: PlayerStats, round_seconds: int | None) -> PlayerLine:
         revives_given=_int_extra(p, "revives_given"),
         xp=_int_extra(p, "xp"),
         time_played_s=_time_played_s(p),
+        dynamites_planted=_int_extra(p, "dynamites_planted"),
+        dynamites_defused=_int_extra(p, "dynamites_defused"),
+        objectives_stolen=_int_extra(p, "objectives_stolen"),
+        objectives_returned=_int_extra(p, "objectives_returned"),
+        repairs=_int_extra(p, "repairs_constructions"),
         flags=sorted(p.flags),
     )
 
@@ -197,11 +205,18 @@ def round_payload(
         paired_with=paired_with,
         flags=sorted({*parsed.flags, *flags}),
         players=[player_line(p, duration_s) for p in _by_kills(parsed.players)],
+        notes=[],
     )
 
 
+def _objectives(p: PlayerStats) -> int:
+    return sum(int(p.extras.get(k, 0)) for k in OBJECTIVE_FIELDS)
+
+
 def match_player(p: PlayerStats) -> MatchPlayer:
-    """A match/session entry from a totals PlayerStats (differential.match_totals)."""
+    """A match entry from a totals PlayerStats (differential.match_totals)."""
+    seconds = _time_played_s(p)
+    damage = _int_extra(p, "damage_given")
     return MatchPlayer(
         name=p.name,
         clean_name=p.clean_name,
@@ -209,67 +224,85 @@ def match_player(p: PlayerStats) -> MatchPlayer:
         kills=p.kills,
         deaths=p.deaths,
         kd=round(derived.kd(p), 2),
-        damage_given=_int_extra(p, "damage_given"),
+        gibs=_int_extra(p, "gibs"),
+        damage_given=damage,
+        dpm=None if damage is None else _round2(derived.dpm(p, seconds)),
+        accuracy=_round2(derived.accuracy(p)),
         headshot_kills=_int_extra(p, "headshot_kills"),
         revives_given=_int_extra(p, "revives_given"),
+        objectives=_objectives(p) if p.extras else None,
         xp=_int_extra(p, "xp"),
+        points=round(awards.mvp_points(_as_totals(p)), 2),
     )
+
+
+def _as_totals(p: PlayerStats) -> awards.PlayerTotals:
+    e = p.extras
+    return awards.PlayerTotals(
+        p.key, p.clean_name, None, 2, p.kills, p.deaths, int(e.get("gibs", 0)), int(e.get("damage_given", 0)),
+        int(e.get("team_damage_given", 0)), p.shots, p.hits, p.headshot_hits, int(e.get("revives_given", 0)),
+        int(e.get("times_revived", 0)), _objectives(p), int(e.get("repairs_constructions", 0)),
+        int(e.get("killing_spree", 0)), 0, float(e.get("time_played_min", 0.0)) * 60,
+    )  # fmt: skip
+
+
+def _match_teams(
+    r1: ParsedRound, r2: ParsedRound, totals: Sequence[PlayerStats]
+) -> dict[int, list[PlayerStats]]:
+    """Match players by round-1 side: R1 side s, or the other side for a round-2 joiner; no spectators."""
+    side = {p.key: p.team for p in r1.players if p.team in (1, 2)}
+    for p in r2.players:
+        if p.key not in side and p.team in (1, 2):
+            side[p.key] = 3 - p.team
+    groups: dict[int, list[PlayerStats]] = {1: [], 2: []}
+    for p in totals:
+        if p.key in side and not p.is_bot:
+            groups[side[p.key]].append(p)
+    return groups
+
+
+def _team_names(groups: dict[int, list[MatchPlayer]]) -> dict[int, str]:
+    tags = {s: clan_tag([p["clean_name"] for p in ps]) for s, ps in groups.items()}
+    if tags[1] is not None and tags[2] is not None and tags[1].lower() == tags[2].lower():
+        tags = {1: None, 2: None}
+    return {s: tags[s] or (f"Team {ps[0]['clean_name']}" if ps else "?") for s, ps in groups.items()}
+
+
+def _best(players: Iterable[MatchPlayer]) -> list[MatchPlayer]:
+    return sorted(players, key=lambda p: (-p["points"], -p["kills"], p["clean_name"], p["guid"]))
 
 
 def match_payload(
     server: str,
+    r1: ParsedRound,
+    r2: ParsedRound,
+    result: MatchOutcome,
     *,
-    map_name: str,
-    r1_file: str,
-    r2_file: str,
-    outcome: Literal["r1_attackers", "r2_attackers", "draw"],
-    winner_team: int | None,
-    r1_time_s: int | None,
-    r2_time_s: int | None,
     totals: Sequence[PlayerStats],
-    top: int = TOP_PLAYERS,
+    top: int = TOP_PERFORMERS,
 ) -> MatchPayload:
     """A match post; `totals` are the §9.3 R1+R2 totals per player."""
+    groups = {s: _best(match_player(p) for p in ps) for s, ps in _match_teams(r1, r2, totals).items()}
+    names = _team_names(groups)
+    first_side = 3 - (r1.header.defender if r1.header.defender in (1, 2) else 1)
+    order = (first_side, 3 - first_side)
+    teams = [MatchTeam(name=names[s], side_r1=s, players=groups[s]) for s in order]
+    winner = {"r1_attackers": 0, "r2_attackers": 1}.get(result.outcome)
     return MatchPayload(
         server=server,
-        map=map_name,
-        r1_file=r1_file,
-        r2_file=r2_file,
-        outcome=outcome,
-        winner_team=winner_team,
-        r1_time_s=r1_time_s,
-        r2_time_s=r2_time_s,
-        top_players=[match_player(p) for p in _by_kills(totals)[:top]],
-    )
-
-
-def session_payload(
-    server: str,
-    *,
-    session_id: int,
-    started_at: dt.datetime,
-    ended_at: dt.datetime,
-    rounds: int,
-    maps: Sequence[str],
-    matches: Sequence[MatchResult],
-    best_players: Sequence[MatchPlayer],
-    top: int = TOP_PLAYERS,
-) -> SessionPayload:
-    """A session summary; `best_players` are totals over the session's rounds, any order."""
-    score: dict[str, int] = {}
-    for m in matches:
-        score[m["outcome"]] = score.get(m["outcome"], 0) + 1
-    ranked = sorted(best_players, key=lambda p: (-p["kills"], p["deaths"], p["clean_name"], p["guid"]))
-    return SessionPayload(
-        server=server,
-        session_id=session_id,
-        started_at=started_at.isoformat(),
-        ended_at=ended_at.isoformat(),
-        rounds=rounds,
-        maps=list(maps),
-        matches=list(matches),
-        score=dict(sorted(score.items())),
-        best_players=ranked[:top],
+        map=r2.name.map,
+        r1_file=r1.filename,
+        r2_file=r2.filename,
+        outcome=result.outcome,
+        winner_team=result.winner_team,
+        r1_time_s=result.r1_time_s,
+        r2_time_s=result.r2_time_s,
+        r1_held=round_result(r1.header) == "held",
+        r2_held=round_result(r2.header) == "held",
+        teams=teams,
+        winner=winner,
+        top_players=_best([*groups[1], *groups[2]])[:top],
+        notes=[],
     )
 
 

@@ -139,17 +139,7 @@ def prepare_pair(server: str, r1p: ParsedRound, r2p: ParsedRound, flags: frozens
     round_post = posts.round_payload(
         server, only, status="paired", duration_s=seconds, paired_with=r1p.filename, flags=flags
     )
-    match_post = posts.match_payload(
-        server,
-        map_name=r2p.name.map,
-        r1_file=r1p.filename,
-        r2_file=r2p.filename,
-        outcome=result.outcome,
-        winner_team=result.winner_team,
-        r1_time_s=result.r1_time_s,
-        r2_time_s=result.r2_time_s,
-        totals=match_totals(r1p, r2p),
-    )
+    match_post = posts.match_payload(server, r1p, r2p, result, totals=match_totals(r1p, r2p))
     return PreparedPair(
         flags=flags,
         players=player_rows(only.players),

@@ -15,7 +15,7 @@ from pathlib import Path
 import structlog
 
 from bot.config import Settings
-from bot.db import ops_queries
+from bot.db import ops_queries, session_teams, sessions
 from bot.db import rounds as dbrounds
 from bot.db.connection import Database, Reader, Tx
 from bot.db.files import add_event, set_state
@@ -167,6 +167,17 @@ async def _detach_partner(tx: Tx, old: dbrounds.RoundRow) -> None:
     )  # fmt: skip
 
 
+async def _rederive_sessions(tx: Tx, old: dbrounds.RoundRow | None, new_round_id: int | None) -> None:
+    """The sessions the old and the new round belong to: their teams and scores derived again."""
+    ids = {old.session_id} if old is not None else set()
+    if new_round_id is not None:
+        new = await dbrounds.get_round(tx, new_round_id)
+        ids.add(new.session_id if new is not None else None)
+    for session_id in sorted(i for i in ids if i is not None):
+        if await sessions.get_session(tx, session_id) is not None:
+            await session_teams.derive(tx, session_id)
+
+
 async def reprocess_one(
     db: Database, settings: Settings, t: Target, *, source: str = "stored", now: float | None = None
 ) -> ReprocessResult:
@@ -212,6 +223,7 @@ async def _replace(
                 old is None and outcome.state in ("duplicate", "ignored")
             ):
                 raise _Rollback(outcome)
+            await _rederive_sessions(tx, old, outcome.round_id)
             detail = {
                 "source": source, "old_round_id": old.id if old else None,
                 "old_sha256": old.sha256 if old else None, "new_round_id": outcome.round_id, "sha256": sha,

@@ -194,7 +194,9 @@ def _map_result(
     lineups = {mapping[s]: tuple(sorted(groups[s])) for s in (AXIS, ALLIES)}
     if play.r1 is not None and play.r2 is not None:
         kind: MapResultKind = "draw" if play.outcome == "draw" else "win"
-        winner = None if kind == "draw" else (team_first if play.outcome == "r1_attackers" else 3 - team_first)
+        winner = (
+            None if kind == "draw" else (team_first if play.outcome == "r1_attackers" else 3 - team_first)
+        )
         r1_held = _held(play.r1)
         return MapResult(
             play.map, play.r1.round_id, play.r2.round_id, kind, first, winner, play.r1_time_s,

@@ -16,7 +16,7 @@ from bot.chat import views
 from bot.chat.chart import rounds_chart
 from bot.chat.interactions import UserFacingError, reply
 from bot.db import chat_queries, outbox, status
-from bot.db import sessions as dbsessions
+from bot.ingest.session_posts import session_summary_sync
 
 if TYPE_CHECKING:
     from bot.chat.client import StatsBot
@@ -59,15 +59,12 @@ class PublicCog(commands.Cog):
     @app_commands.describe(server="only this game server")
     async def last_session(self, interaction: Interaction, server: str | None = None) -> None:
         session_id = await chat_queries.latest_session_id(self.db, server)
-        session = None if session_id is None else await dbsessions.get_session(self.db, session_id)
-        if session is None:
-            raise UserFacingError("No session has been recorded yet.")
-        embed = views.session_view(
-            session,
-            await dbsessions.session_maps(self.db, session.id),
-            await dbsessions.session_matches(self.db, session.id),
-            await dbsessions.session_players(self.db, session.id),
+        payload = (
+            None if session_id is None else await self.db.run_transaction(session_summary_sync, session_id)
         )
+        if payload is None:
+            raise UserFacingError("No session has been recorded yet.")
+        embed = views.session_view(payload)
         await reply(interaction, embed=embed, ephemeral=False)
 
     async def _resolve(

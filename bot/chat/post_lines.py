@@ -1,0 +1,251 @@
+"""What round, match and session posts say, as plain text pieces (pure; embeds and console share them).
+
+Tables are sized for a phone: at most PHONE_COLUMNS monospace columns, the name column takes what the
+numbers leave. Internal flags, file names and nonces never appear here: they are for admins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bot.chat.format import DASH, duration, num, team_name
+
+PHONE_COLUMNS = 40
+ROUND_COLUMNS = ("K", "D", "G", "DPM", "ACC", "HS", "REV")
+TEAM_COLUMNS = ("K", "D", "G", "DPM", "ACC", "REV")
+OBJECTIVES = (
+    ("dynamites_planted", "planted"),
+    ("dynamites_defused", "defused"),
+    ("objectives_stolen", "stolen"),
+    ("objectives_returned", "returned"),
+    ("repairs", "repairs"),
+)
+
+
+def fit_table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int = PHONE_COLUMNS) -> list[str]:
+    """Right-aligned number columns, the first (name) column cut to what is left of `width`."""
+    numbers = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers) if i > 0]
+    room = width - sum(numbers) - len(numbers)
+    longest = max([len(headers[0]), *(len(r[0]) for r in rows)])
+    name_width = max(4, min(longest, room))
+
+    def line(cells: Sequence[str]) -> str:
+        name = cells[0] if len(cells[0]) <= name_width else cells[0][: name_width - 1] + "…"
+        parts = [name.ljust(name_width), *(c.rjust(w) for c, w in zip(cells[1:], numbers, strict=True))]
+        return " ".join(parts).rstrip()
+
+    return [line(headers), *(line(r) for r in rows)]
+
+
+def _pct(value: float | None) -> str:
+    return DASH if value is None else f"{round(value)}%"
+
+
+def shown(pl: Mapping[str, Any]) -> bool:
+    """On a team and on it for some time: spectators and zero-time lines are left out of posts."""
+    return pl.get("team") in (1, 2) and pl.get("time_played_s") != 0
+
+
+# ---- round -------------------------------------------------------------------------------------------
+
+
+def round_title(p: Mapping[str, Any]) -> str:
+    return f"{p['map']} · round {p['round_number']}"
+
+
+def round_outcome(p: Mapping[str, Any]) -> str:
+    """One sentence: who did what, how fast, against which limit."""
+    defender = int(p.get("defender") or 0)
+    attacker = {1: 2, 2: 1}.get(defender)
+    limit = f" (limit {duration(p.get('time_limit_s'))})"
+    if p.get("result") == "held":
+        return f"{team_name(defender)} held the objective{limit}"
+    return f"{team_name(attacker)} completed the objective in {duration(p.get('duration_s'))}{limit}"
+
+
+def round_note(p: Mapping[str, Any]) -> str | None:
+    """A short note when the numbers are not a normal round's: partial, or round 2 only."""
+    flags = set(p.get("flags") or [])
+    if p.get("status") == "orphan":
+        return "Round 1 is missing: numbers are totals of both rounds, partly unknown."
+    if "shutdown_path" in flags:
+        return "Written at a map change or restart: numbers may be partial."
+    limit, took = p.get("time_limit_s"), p.get("duration_s")
+    if p.get("result") == "held" and limit and took is not None and took < limit - 30:
+        return f"The round ended early ({duration(took)} of {duration(limit)})."
+    if p.get("status") == "paired":
+        return "Round 2 numbers only."
+    return None
+
+
+def side_role(p: Mapping[str, Any], side: int) -> str:
+    return "defending" if side == int(p.get("defender") or 0) else "attacking"
+
+
+def round_rows(players: Sequence[Mapping[str, Any]]) -> list[str]:
+    rows = [
+        (
+            str(pl.get("clean_name") or pl.get("name")),
+            str(pl["kills"]),
+            str(pl["deaths"]),
+            num(pl.get("gibs")),
+            num(pl.get("dpm")),
+            _pct(pl.get("accuracy")),
+            str(pl.get("headshot_hits", DASH)),
+            num(pl.get("revives_given")),
+        )
+        for pl in players
+    ]
+    return fit_table(("Player", *ROUND_COLUMNS), rows)
+
+
+def round_blocks(p: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """(title, table lines) for Axis then Allies; a side without players is left out."""
+    blocks = []
+    for side in (1, 2):
+        players = [pl for pl in p.get("players") or [] if pl.get("team") == side and shown(pl)]
+        if players:
+            blocks.append((f"{team_name(side)} · {side_role(p, side)}", round_rows(players)))
+    return blocks
+
+
+def objectives_line(p: Mapping[str, Any]) -> str | None:
+    """`Objectives: Axis 1 defused · Allies 2 planted, 3 repairs`; None when nothing happened."""
+    parts = []
+    for side in (1, 2):
+        players = [pl for pl in p.get("players") or [] if pl.get("team") == side]
+        done = [(sum(int(pl.get(k) or 0) for pl in players), word) for k, word in OBJECTIVES]
+        said = ", ".join(f"{n} {word}" for n, word in done if n)
+        if said:
+            parts.append(f"{team_name(side)} {said}")
+    return "Objectives: " + " · ".join(parts) if parts else None
+
+
+# ---- match and session results ------------------------------------------------------------------------
+
+
+def _time(seconds: int | None, held: bool) -> str:
+    return "fullhold" if held else duration(seconds)
+
+
+def result_phrase(
+    names: Sequence[str], winner: int | None, times: tuple[int | None, int | None], held: tuple[bool, bool]
+) -> str:
+    """`A beat B — 4:12 vs 5:30`: names[0] attacked first, names[1] second; `winner` is 0, 1 or None."""
+    t1, t2 = _time(times[0], held[0]), _time(times[1], held[1])
+    if winner is None:
+        return f"{names[0]} and {names[1]} drew — {t1} vs {t2}"
+    mine, theirs = (t1, t2) if winner == 0 else (t2, t1)
+    return f"{names[winner]} beat {names[1 - winner]} — {mine} vs {theirs}"
+
+
+def match_story(names: Sequence[str], winner: int | None, times: tuple[int | None, int | None],
+                held: tuple[bool, bool]) -> str:  # fmt: skip
+    """The two attacks in order, for readers who want the detail."""
+    first = (
+        f"{names[0]} attacked first and were held ({duration(times[0])})"
+        if held[0]
+        else f"{names[0]} attacked first and set {duration(times[0])}"
+    )
+    if held[1]:
+        second = f"{names[1]} did not beat it" if not held[0] else f"{names[1]} were held too"
+    else:
+        second = f"{names[1]} did it in {duration(times[1])}"
+    return f"{first}; {second}."
+
+
+def match_headline(p: Mapping[str, Any]) -> str:
+    teams = list(p.get("teams") or [])
+    if len(teams) != 2:
+        return f"Stopwatch: R1 {duration(p.get('r1_time_s'))} · R2 {duration(p.get('r2_time_s'))}"
+    names = [f"**{t['name']}**" for t in teams]
+    times = (p.get("r1_time_s"), p.get("r2_time_s"))
+    held = (bool(p.get("r1_held")), bool(p.get("r2_held")))
+    winner = p.get("winner")
+    plain = [str(t["name"]) for t in teams]
+    return result_phrase(names, winner, times, held) + "\n" + match_story(plain, winner, times, held)
+
+
+def team_rows(players: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A roster with each player's numbers (match and session posts)."""
+    rows = [
+        (
+            str(pl.get("clean_name") or pl.get("name")),
+            str(pl["kills"]),
+            str(pl["deaths"]),
+            num(pl.get("gibs")),
+            num(pl.get("dpm")),
+            _pct(pl.get("accuracy")),
+            num(pl.get("revives_given")),
+        )
+        for pl in players
+    ]
+    return fit_table(("Player", *TEAM_COLUMNS), rows)
+
+
+def performer(pl: Mapping[str, Any]) -> str:
+    """`endekk — 24 K · 9 D · 512 DPM · 2 obj`"""
+    bits = [f"{pl['kills']} K", f"{pl['deaths']} D"]
+    if pl.get("dpm") is not None:
+        bits.append(f"{num(pl.get('dpm'))} DPM")
+    if pl.get("objectives"):
+        bits.append(f"{pl['objectives']} obj")
+    if pl.get("revives_given"):
+        bits.append(f"{pl['revives_given']} rev")
+    return f"{pl.get('clean_name') or pl.get('name')} — " + " · ".join(bits)
+
+
+def session_score(p: Mapping[str, Any]) -> str:
+    """`**Team endekk 3 – 0 Team olz**` (leader first), plus draws."""
+    teams = sorted(p.get("teams") or [], key=lambda t: (-int(t["maps_won"]), int(t["team"])))
+    draws = int(p.get("draws") or 0)
+    tail = f" · {draws} draw" + ("s" if draws > 1 else "") if draws else ""
+    if len(teams) == 2:
+        a, b = teams
+        return f"**{a['name']} {a['maps_won']} – {b['maps_won']} {b['name']}**{tail}"
+    if len(teams) == 1:
+        return f"**{teams[0]['name']}** (no opponents on record)"
+    return "No teams on record."
+
+
+def session_map_line(p: Mapping[str, Any], m: Mapping[str, Any]) -> str:
+    names = {int(t["team"]): str(t["name"]) for t in p.get("teams") or []}
+    first = m.get("attacked_first")
+    if first is None or len(names) < 2:
+        return f"**{m['map']}** — {m.get('note') or 'no result'}"
+    order = [names[first], names[3 - first]]
+    times = (m.get("r1_time_s"), m.get("r2_time_s"))
+    held = (bool(m.get("r1_held")), bool(m.get("r2_held")))
+    if m.get("result") == "no_result":
+        return f"**{m['map']}** — {m.get('note') or 'no result'}"
+    winner = None if m.get("winner") is None else (0 if m["winner"] == first else 1)
+    note = f" ({m['note']})" if m.get("note") else ""
+    if m.get("note") == "round 1 missing" and winner is not None:
+        return f"**{m['map']}** — {order[winner]} won{note}"
+    return f"**{m['map']}** — {result_phrase(order, winner, times, held)}{note}"
+
+
+def mvp_line(p: Mapping[str, Any]) -> str | None:
+    mvp = p.get("mvp")
+    if not mvp:
+        return None
+    team = {int(t["team"]): str(t["name"]) for t in p.get("teams") or []}.get(mvp.get("team") or 0)
+    where = f" ({team})" if team else ""
+    return f"MVP: **{mvp['name']}**{where} · {performer(mvp).split(' — ', 1)[1]} · {mvp['points']} pts"
+
+
+def award_lines(p: Mapping[str, Any]) -> list[str]:
+    return [f"**{a['title']}** — {a['name']} ({a['value']})" for a in p.get("awards") or []]
+
+
+def session_teams(p: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """(title, table) per team: the roster with each player's session line."""
+    out = []
+    for t in sorted(p.get("teams") or [], key=lambda t: (-int(t["maps_won"]), int(t["team"]))):
+        players = [pl for pl in p.get("players") or [] if pl.get("team") == t["team"]]
+        out.append((f"{t['name']} · {len(players)} players", team_rows(players)))
+    others = [pl for pl in p.get("players") or [] if pl.get("team") not in (1, 2)]
+    if others:
+        out.append(("Others", team_rows(others)))
+    return out
