@@ -130,11 +130,37 @@ class IngestConfig(_Model):
         return self
 
 
+POST_MODES = {  # `[discord] posts = "..."` → which stats posts are made (alerts always are)
+    "all": {"rounds": True, "matches": True, "sessions": True},
+    "matches": {"rounds": False, "matches": True, "sessions": True},
+    "sessions": {"rounds": False, "matches": False, "sessions": True},
+}
+
+
 class PostsConfig(_Model):
-    rounds: bool = True
+    """Which posts are made. Set as `posts = "all" | "matches" | "sessions"` (default "matches": one match
+    post per map and the session post, no round posts), or per kind as a `[discord.posts]` table."""
+
+    rounds: bool = False
     matches: bool = True
     sessions: bool = True
     alerts: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_mode(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            mode = POST_MODES.get(data.strip().lower())
+            if mode is None:
+                raise ValueError(f"must be one of {', '.join(POST_MODES)} (or a table), not {data!r}")
+            return dict(mode)
+        return data
+
+    @property
+    def mode(self) -> str:
+        """The named mode these toggles equal, else "custom"."""
+        picked = {"rounds": self.rounds, "matches": self.matches, "sessions": self.sessions}
+        return next((name for name, toggles in POST_MODES.items() if toggles == picked), "custom")
 
 
 class DiscordConfig(_Model):

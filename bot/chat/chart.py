@@ -1,38 +1,125 @@
-"""A small PNG chart of a player's recent rounds (matplotlib Agg; call it off the event loop)."""
+"""PNG charts for Discord (matplotlib Agg, dark theme; call them off the event loop).
+
+A Figure is used directly (no pyplot): pyplot keeps global state and is not safe in worker threads.
+matplotlib is imported on first use, not when the bot starts (it may build a font cache).
+"""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bot.db.chat_queries import PlayerRound
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-def rounds_chart(rounds: Sequence[PlayerRound], title: str) -> bytes:
-    """Kills and deaths per round (bars) with DPM (line) on a second axis; a ~30-60 KB PNG.
+MIN_CHART_ROUNDS = 3  # below this a chart says less than a few numbers: callers show a card instead
+MAX_TICKS = 10  # labels beyond this would overlap: every n-th one is shown
+BACKGROUND = "#2b2d31"  # Discord's dark embed background
+PANEL = "#313338"
+TEXT = "#dbdee1"
+GRID = "#4e5058"
+KILLS, DEATHS, DPM = "#5865f2", "#ed4245", "#57f287"
+TEAM_COLOURS = {
+    1: ("#f0b232", "#ed4245", "#eb459e", "#ff7f50", "#c9a227", "#e67e22"),
+    2: ("#5865f2", "#57f287", "#00b0f4", "#9b84ee", "#1abc9c", "#3498db"),
+}
 
-    Uses a Figure directly (no pyplot): pyplot keeps global state and is not safe in worker threads.
-    matplotlib is imported here, on first use, not when the bot starts (it may build a font cache).
-    """
+
+def _figure(width: float, height: float) -> tuple[Figure, Axes]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(6.4, 3.2), dpi=100)
+    figure = Figure(figsize=(width, height), dpi=110, facecolor=BACKGROUND)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
+    _style(ax)
+    return figure, ax
+
+
+def _style(ax: Axes) -> None:
+    ax.set_facecolor(PANEL)
+    ax.tick_params(colors=TEXT, labelsize=8)
+    for spine in ax.spines.values():
+        spine.set_color(GRID)
+    ax.grid(axis="y", color=GRID, linewidth=0.6, alpha=0.7)
+    ax.set_axisbelow(True)
+    ax.yaxis.label.set_color(TEXT)
+    ax.title.set_color(TEXT)
+
+
+def _png(figure: Figure) -> bytes:
+    out = io.BytesIO()
+    figure.savefig(out, format="png", facecolor=BACKGROUND)
+    return out.getvalue()
+
+
+def _ticks(ax: Axes, labels: Sequence[str]) -> None:
+    """At most MAX_TICKS labels, slanted so that long map names never run into each other."""
+    step = max(1, -(-len(labels) // MAX_TICKS))
+    xs = list(range(0, len(labels), step))
+    ax.set_xticks(xs, [labels[x] for x in xs], rotation=30, ha="right", fontsize=8)
+
+
+def _legend(ax: Axes, handles: list[Any], columns: int) -> None:
+    legend = ax.legend(
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.32), ncol=columns, fontsize=8,
+        frameon=False, labelcolor=TEXT,
+    )  # fmt: skip
+    legend.set_in_layout(True)
+
+
+def rounds_chart(rounds: Sequence[PlayerRound], title: str) -> bytes:
+    """Kills and deaths per round (bars), DPM (line, second axis), one legend for all three."""
+    figure, ax = _figure(6.4, 3.6)
     xs = list(range(len(rounds)))
-    ax.bar([x - 0.2 for x in xs], [r.kills for r in rounds], width=0.4, label="kills", color="#4c9be8")
-    ax.bar([x + 0.2 for x in xs], [r.deaths for r in rounds], width=0.4, label="deaths", color="#e8704c")
-    ax.set_xticks(xs, [f"{r.map[:10]}\nR{r.round_number}" for r in rounds], fontsize=6)
+    bars_k = ax.bar([x - 0.2 for x in xs], [r.kills for r in rounds], width=0.4, label="kills", color=KILLS)
+    deaths = [r.deaths for r in rounds]
+    bars_d = ax.bar([x + 0.2 for x in xs], deaths, width=0.4, label="deaths", color=DEATHS)
+    _ticks(ax, [f"{r.map[:14]} R{r.round_number}" for r in rounds])
     ax.set_ylabel("kills / deaths")
     ax.set_title(title, fontsize=10)
+    handles: list[Any] = [bars_k, bars_d]
     dpm = [(x, r.dpm) for x, r in zip(xs, rounds, strict=True) if r.dpm is not None]
     if dpm:
         ax2 = ax.twinx()
-        ax2.plot([x for x, _ in dpm], [v for _, v in dpm], color="#6ac46a", marker="o", label="DPM")
-        ax2.set_ylabel("DPM")
-    ax.legend(loc="upper left", fontsize=7)
+        ax2.tick_params(colors=TEXT, labelsize=8)
+        (line,) = ax2.plot([x for x, _ in dpm], [v for _, v in dpm], color=DPM, marker="o", label="DPM")
+        ax2.set_ylabel("DPM", color=TEXT)
+        ax2.set_ylim(bottom=0)
+        handles.append(line)
+    _legend(ax, handles, len(handles))
     figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+    return _png(figure)
+
+
+def session_chart(chart: Mapping[str, Any], title: str) -> bytes | None:
+    """DPM per player per map (a session post's chart); None when there is nothing to draw."""
+    maps = [str(m) for m in chart.get("maps") or []]
+    series = [s for s in chart.get("series") or [] if any(v is not None for v in s.get("dpm") or [])]
+    if not maps or not series:
+        return None
+    figure, ax = _figure(7.0, 4.2)
+    used: dict[int, int] = {}
+    handles = []
+    for s in series:
+        team = int(s.get("team") or 0)
+        palette = TEAM_COLOURS.get(team, ("#b5bac1",))
+        colour = palette[used.get(team, 0) % len(palette)]
+        used[team] = used.get(team, 0) + 1
+        points = [(x, v) for x, v in enumerate(s["dpm"]) if v is not None]
+        style = "-" if team != 2 else "--"
+        (line,) = ax.plot([x for x, _ in points], [v for _, v in points], style, marker="o", color=colour,
+                          label=str(s["name"])[:16], linewidth=1.6, markersize=4)  # fmt: skip
+        handles.append(line)
+    _ticks(ax, maps)
+    ax.set_xlim(-0.5, len(maps) - 0.5)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("DPM (damage per minute)")
+    ax.set_title(title, fontsize=10)
+    _legend(ax, handles, min(4, len(handles)))
+    figure.tight_layout()
+    return _png(figure)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable, Mapping
 
 import aiohttp
 import discord
 import structlog
 
-from bot.chat.embeds import footer_marker, post_embed
+from bot.chat.embeds import CHART_FILE, footer_marker, post_chart, post_embed
 from bot.chat.errors import AmbiguousSendError, PermanentSendError, TransientSendError
 from bot.chat.sinks import Post
 from bot.errors import ConfigError
@@ -89,11 +90,17 @@ class DiscordSink:
     async def send(self, post: Post) -> str:
         client = await self.connected()
         channel = client.get_partial_messageable(self.channel_id(post.channel))
-        embed = post_embed(post)
+        png = await post_chart(post)
+        embed = post_embed(post, image=CHART_FILE if png else None)
+        quiet = discord.AllowedMentions.none()
         try:
-            message = await channel.send(
-                embed=embed, nonce=post.nonce, allowed_mentions=discord.AllowedMentions.none()
-            )
+            if png:
+                chart = discord.File(io.BytesIO(png), filename=CHART_FILE)
+                message = await channel.send(
+                    embed=embed, file=chart, nonce=post.nonce, allowed_mentions=quiet
+                )
+            else:
+                message = await channel.send(embed=embed, nonce=post.nonce, allowed_mentions=quiet)
         except Exception as exc:
             raise map_send_error(exc) from exc
         return str(message.id)

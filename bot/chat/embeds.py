@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -174,6 +175,20 @@ def generic_embed(kind: str, p: Mapping[str, Any], *, footer: str) -> discord.Em
     embed = discord.Embed(title=kind, description="\n".join(f"**{k}**: {v}" for k, v in sorted(p.items())))
     embed.set_footer(text=footer)
     return embed
+
+
+CHART_FILE = "session.png"
+
+
+async def post_chart(post: Post) -> bytes | None:
+    """The PNG sent with a post (a session's DPM chart), rendered in a worker thread; else None."""
+    chart = post.payload.get("chart") if post.kind == "session" else None
+    if not chart:
+        return None
+    from bot.chat.chart import session_chart  # matplotlib only when a chart is drawn
+
+    title = f"DPM per map · session {post.payload.get('session_id', '')}".rstrip()
+    return await asyncio.to_thread(session_chart, chart, title)
 
 
 def post_embed(post: Post, *, image: str | None = None) -> discord.Embed:

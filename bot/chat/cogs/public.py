@@ -13,7 +13,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat import views
-from bot.chat.chart import rounds_chart
+from bot.chat.chart import MIN_CHART_ROUNDS, rounds_chart
 from bot.chat.interactions import UserFacingError, reply
 from bot.db import chat_queries, outbox, status
 from bot.ingest.session_posts import session_summary_sync
@@ -101,6 +101,9 @@ class PublicCog(commands.Cog):
             raise UserFacingError(f"No rounds for that player ({views.PERIODS[span]}).")
         await interaction.response.defer(thinking=True)  # the chart takes a moment
         recent = await chat_queries.player_rounds(self.db, guid)
+        if len(recent) < MIN_CHART_ROUNDS:  # a chart of one or two rounds says less than the numbers
+            await interaction.followup.send(embed=views.player_view(totals, span, None))
+            return
         png = await asyncio.to_thread(rounds_chart, recent, f"{totals.name}: last {len(recent)} rounds")
         embed = views.player_view(totals, span, CHART_NAME)
         await interaction.followup.send(embed=embed, file=discord.File(io.BytesIO(png), filename=CHART_NAME))
