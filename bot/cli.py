@@ -17,7 +17,9 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 # Command-group modules under bot.commands, imported only when the parser is built (never at import time).
-COMMAND_MODULES: tuple[str, ...] = ("config", "daemon", "parse", "discord", "ops", "upkeep", "outbox")
+COMMAND_MODULES: tuple[str, ...] = (
+    "config", "daemon", "parse", "discord", "ops", "upkeep", "outbox", "session",
+)  # fmt: skip
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -44,7 +44,9 @@ def _match(p: Mapping[str, Any]) -> list[str]:
     out += [f"* {n}" for n in p.get("notes") or []]
     for i, team in enumerate(p.get("teams") or []):
         role = "attacked first" if i == 0 else "attacked second"
-        out += _table(f"{team['name']} · {role}", lines.team_rows(list(team.get("players") or [])))
+        out += _table(
+            f"{team['name']} · {role}", lines.team_rows(list(team.get("players") or []), str(team["name"]))
+        )
     top = list(p.get("top_players") or [])
     if top:
         out.append("  Top performers")
@@ -52,11 +54,13 @@ def _match(p: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _session(p: Mapping[str, Any]) -> list[str]:
+def session_text(p: Mapping[str, Any]) -> list[str]:
+    """A session summary as console lines (the console post and `statsbot session show`)."""
     maps = list(p.get("maps") or [])
     out = [
         f"Session #{p['session_id']} on {p['server']} · {fmt.when(str(p['started_at']))} → "
-        f"{fmt.when(str(p['ended_at']))[-5:]} · {len(maps)} maps · {p['rounds']} rounds",
+        f"{fmt.when(str(p['ended_at']))[-5:]} · {lines.plural(len(maps), 'map')} · "
+        f"{lines.plural(int(p['rounds']), 'round')}",
         _bold(lines.session_score(p)),
     ]
     out += [f"  {i}. {_bold(lines.session_map_line(p, m))}" for i, m in enumerate(maps, 1)]
@@ -88,7 +92,7 @@ def render_text(post: Post) -> str:
     elif post.kind == "match":
         text = _match(p)
     elif post.kind == "session":
-        text = _session(p)
+        text = session_text(p)
     elif post.kind in ("alert", "alert_resolved"):
         text = _alert(p, resolved=post.kind == "alert_resolved")
     else:

@@ -125,7 +125,11 @@ def match_embed(p: Mapping[str, Any], *, footer: str) -> discord.Embed:
     embed.set_author(name=str(p["server"]))
     for i, team in enumerate(p.get("teams") or []):
         role = "attacked first" if i == 0 else "attacked second"
-        add_table(embed, f"{team['name']} · {role}", lines.team_rows(list(team.get("players") or [])))
+        add_table(
+            embed,
+            f"{team['name']} · {role}",
+            lines.team_rows(list(team.get("players") or []), str(team["name"])),
+        )
     top = [f"{i}. {lines.performer(pl)}" for i, pl in enumerate(p.get("top_players") or [], 1)]
     if top:
         embed.add_field(name="Top performers", value="\n".join(top), inline=False)
@@ -140,7 +144,7 @@ def session_embed(p: Mapping[str, Any], *, footer: str, image: str | None = None
         title=f"Session · {p['server']} · {fmt.when(str(p['started_at']))[:10]}",
         description=_description(
             lines.session_score(p),
-            f"{span} · {len(maps)} maps · {p['rounds']} rounds",
+            f"{span} · {lines.plural(len(maps), 'map')} · {lines.plural(int(p['rounds']), 'round')}",
             "\n".join(maps) or None,
             lines.mvp_line(p),
             _notes(p),

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.chat.format import DASH, duration, num, team_name
+from bot.stats.teams import without_tag
 
 PHONE_COLUMNS = 40
 ROUND_COLUMNS = ("K", "D", "G", "DPM", "ACC", "HS", "REV")
@@ -36,6 +37,10 @@ def fit_table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int 
         return " ".join(parts).rstrip()
 
     return [line(headers), *(line(r) for r in rows)]
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _pct(value: float | None) -> str:
@@ -167,11 +172,14 @@ def match_headline(p: Mapping[str, Any]) -> str:
     return result_phrase(names, winner, times, held) + "\n" + match_story(plain, winner, times, held)
 
 
-def team_rows(players: Sequence[Mapping[str, Any]]) -> list[str]:
-    """A roster with each player's numbers (match and session posts)."""
+def team_rows(players: Sequence[Mapping[str, Any]], team: str = "") -> list[str]:
+    """A roster with each player's numbers (match and session posts); a team's clan tag is not repeated."""
+    tag = "" if not team or team.startswith("Team ") else team
     rows = [
         (
-            str(pl.get("clean_name") or pl.get("name")),
+            without_tag(str(pl.get("clean_name") or pl.get("name")), tag)
+            if tag
+            else str(pl.get("clean_name") or pl.get("name")),
             str(pl["kills"]),
             str(pl["deaths"]),
             num(pl.get("gibs")),
@@ -244,7 +252,7 @@ def session_teams(p: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     out = []
     for t in sorted(p.get("teams") or [], key=lambda t: (-int(t["maps_won"]), int(t["team"]))):
         players = [pl for pl in p.get("players") or [] if pl.get("team") == t["team"]]
-        out.append((f"{t['name']} · {len(players)} players", team_rows(players)))
+        out.append((f"{t['name']} · {plural(len(players), 'player')}", team_rows(players, str(t["name"]))))
     others = [pl for pl in p.get("players") or [] if pl.get("team") not in (1, 2)]
     if others:
         out.append(("Others", team_rows(others)))

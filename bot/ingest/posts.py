@@ -8,7 +8,7 @@ from typing import Literal, TypedDict
 from bot.stats import awards, derived
 from bot.stats.model import ParsedRound, PlayerStats
 from bot.stats.outcome import MatchOutcome, round_result
-from bot.stats.teams import clan_tag
+from bot.stats.teams import clan_tag, team_label
 
 # The kinds the chat side renders; also the `outbox.kind` column values.
 KIND_ROUND = "round"
@@ -265,7 +265,7 @@ def _team_names(groups: dict[int, list[MatchPlayer]]) -> dict[int, str]:
     tags = {s: clan_tag([p["clean_name"] for p in ps]) for s, ps in groups.items()}
     if tags[1] is not None and tags[2] is not None and tags[1].lower() == tags[2].lower():
         tags = {1: None, 2: None}
-    return {s: tags[s] or (f"Team {ps[0]['clean_name']}" if ps else "?") for s, ps in groups.items()}
+    return {s: tags[s] or (team_label(ps[0]["clean_name"]) if ps else "?") for s, ps in groups.items()}
 
 
 def _best(players: Iterable[MatchPlayer]) -> list[MatchPlayer]:

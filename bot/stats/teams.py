@@ -306,6 +306,26 @@ def _rosters(
 _DECORATION = " .-_:|/\\[](){}<>*#~=+'\"!?,;"
 
 
+def team_label(player: str) -> str:
+    """`Team olz` for a team without a shared tag, named by its best-known player (`.olz`)."""
+    return f"Team {player.strip(_DECORATION) or player}"
+
+
+def without_tag(name: str, tag: str) -> str:
+    """A member's name with his team's tag taken off (`.oG.Gekku.` in team oG → `Gekku`)."""
+    low = name.lower()
+    bare = tag.strip(_DECORATION).lower()
+    for t in (tag.lower(), *((bare,) if len(bare) >= 2 else ())):
+        i = low.find(t)
+        if i < 0:
+            continue
+        if not low[:i].strip(_DECORATION):
+            return name[i + len(t) :].strip(_DECORATION) or name
+        if not low[i + len(t) :].strip(_DECORATION):
+            return name[:i].strip(_DECORATION) or name
+    return name
+
+
 def _common_prefix(a: str, b: str) -> int:
     n = 0
     for x, y in zip(a.lower(), b.lower(), strict=False):
