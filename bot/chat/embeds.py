@@ -141,7 +141,7 @@ def session_embed(p: Mapping[str, Any], *, footer: str, image: str | None = None
     maps = [f"{i}. {lines.session_map_line(p, m)}" for i, m in enumerate(p.get("maps") or [], 1)]
     span = f"{fmt.when(str(p['started_at']))} → {fmt.when(str(p['ended_at']))[-5:]}"
     embed = discord.Embed(
-        title=f"Session · {p['server']} · {fmt.when(str(p['started_at']))[:10]}",
+        title=f"Session #{p['session_id']} · {fmt.when(str(p['started_at']))[:10]}",
         description=_description(
             lines.session_score(p),
             f"{span} · {lines.plural(len(maps), 'map')} · {lines.plural(int(p['rounds']), 'round')}",
@@ -151,6 +151,7 @@ def session_embed(p: Mapping[str, Any], *, footer: str, image: str | None = None
         ),
         colour=COLOURS["session"],
     )
+    embed.set_author(name=str(p["server"]))
     awards = lines.award_lines(p)
     if awards:
         embed.add_field(name="Awards", value="\n".join(awards), inline=False)

@@ -70,18 +70,19 @@ def round_outcome(p: Mapping[str, Any]) -> str:
 
 
 def round_note(p: Mapping[str, Any]) -> str | None:
-    """A short note when the numbers are not a normal round's: partial, or round 2 only."""
+    """A short note when the numbers are not a whole normal round's: partial, cut short, round 2 only."""
     flags = set(p.get("flags") or [])
     if p.get("status") == "orphan":
         return "Round 1 is missing: numbers are totals of both rounds, partly unknown."
-    if "shutdown_path" in flags:
-        return "Written at a map change or restart: numbers may be partial."
+    notes = []
     limit, took = p.get("time_limit_s"), p.get("duration_s")
-    if p.get("result") == "held" and limit and took is not None and took < limit - 30:
-        return f"The round ended early ({duration(took)} of {duration(limit)})."
+    if "shutdown_path" in flags:
+        notes.append("Written at a map change or restart: numbers may be partial.")
+    elif p.get("result") == "held" and limit and took is not None and took < limit - 30:
+        notes.append(f"The round ended early ({duration(took)} of {duration(limit)}).")
     if p.get("status") == "paired":
-        return "Round 2 numbers only."
-    return None
+        notes.append("Round 2 numbers only.")
+    return " ".join(notes) or None
 
 
 def side_role(p: Mapping[str, Any], side: int) -> str:

@@ -106,7 +106,7 @@ def test_round_embed_with_64_players_fits_and_keeps_its_marker() -> None:
 
 def test_round2_embed_says_round2_only() -> None:
     embed = post_embed(post("round", dict(round_post(round_number=2))))
-    assert "Round-2-only numbers" in (embed.description or "")
+    assert "Round 2 numbers only." in (embed.description or "")
 
 
 def test_unknown_kind_still_renders() -> None:
@@ -120,9 +120,13 @@ def test_footer_marker_ignores_foreign_footers() -> None:
     assert footer_marker(None) is None
 
 
-def test_anomaly_flags_are_shown_but_round2_only_is_said_once() -> None:
-    payload = dict(round_post(round_number=2, flags=["round2_only", "no_final_newline"]))
-    description = post_embed(post("round", payload)).description or ""
-    assert "`no_final_newline`" in description
-    assert "round2_only" not in description
-    assert "Round-2-only numbers" in description
+def test_internal_flags_file_names_and_nonce_stay_out_of_player_posts() -> None:
+    payload = dict(round_post(round_number=2, flags=["round2_only", "next_time_limit_invalid", "orphan"]))
+    embed = post_embed(post("round", payload))
+    shown = str(embed.to_dict())
+    for internal in ("round2_only", "next_time_limit_invalid", "orphan", payload["filename"], NONCE):
+        assert internal not in shown
+    assert "Round 2 numbers only." in (embed.description or "")
+    assert footer_marker(embed.footer.text) == NONCE  # carried invisibly
+    assert (embed.footer.text or "").isprintable() is False
+    assert "".join(c for c in embed.footer.text or "" if c.isprintable()) == "statsbot"

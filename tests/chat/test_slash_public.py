@@ -41,7 +41,7 @@ async def test_last_round_is_the_newest_round(bot_with_data: StatsBot, fake: Fak
     assert not data.get("flags", 0) & 64  # public
     embed = data["embeds"][0]
     assert embed["title"] == "te_escape2 · round 2"
-    assert "Round-2-only numbers" in embed["description"]
+    assert "Round 2 numbers only." in embed["description"]
     assert embed["fields"][0]["value"].startswith("```\nPlayer")
 
 
@@ -59,6 +59,8 @@ async def test_last_session(bot_with_data: StatsBot, fake: FakeDiscord) -> None:
     embed = answer(fake)["embeds"][0]
     assert embed["title"].startswith("Session #")
     assert "te_escape2" in embed["description"]
+    assert "beat" in embed["description"]  # the map's result, in team terms
+    assert any("players" in f["name"] for f in embed["fields"])  # the rosters
 
 
 async def test_autocomplete_offers_names_with_guid_values(bot_with_data: StatsBot, fake: FakeDiscord) -> None:

@@ -17,10 +17,19 @@ from bot.ingest.posts import (
     AlertPayload,
     MatchPayload,
     MatchPlayer,
+    MatchTeam,
     PlayerLine,
     RoundPayload,
-    SessionPayload,
     alert_payload,
+)
+from bot.ingest.session_posts import (
+    ChartSeries,
+    SessionAward,
+    SessionChart,
+    SessionMap,
+    SessionPayload,
+    SessionPlayer,
+    SessionTeam,
 )
 from tests.helpers.fake_discord import ADMIN_CHANNEL, ADMIN_ROLE, GUILD_ID, STATS_CHANNEL
 
@@ -43,6 +52,12 @@ def player(name: str, kills: int, deaths: int, **extra: object) -> PlayerLine:
         revives_given=3,
         xp=kills * 10,
         time_played_s=600,
+        gibs=kills // 3,
+        dynamites_planted=1,
+        dynamites_defused=0,
+        objectives_stolen=0,
+        objectives_returned=0,
+        repairs=2,
         flags=[],
     )
     line.update(extra)  # type: ignore[typeddict-item]
@@ -66,7 +81,8 @@ def round_post(
         duration_s=492,
         paired_with=None if round_number == 1 else f"2025-10-02-231000-{map_name}-round-1.txt",
         flags=[],
-        players=[player(f"player{i}", 30 - i, 5 + i) for i in range(players)],
+        players=[player(f"player{i}", 30 - i, 5 + i, team=1 + i % 2) for i in range(players)],
+        notes=[],
     )
     payload.update(extra)  # type: ignore[typeddict-item]
     return payload
@@ -80,14 +96,21 @@ def match_player(name: str, kills: int, deaths: int) -> MatchPlayer:
         kills=kills,
         deaths=deaths,
         kd=round(kills / deaths, 2) if deaths else float(kills),
+        gibs=kills // 4,
         damage_given=kills * 100,
+        dpm=kills * 10.5,
+        accuracy=33.3,
         headshot_kills=1,
         revives_given=2,
+        objectives=1,
         xp=50,
+        points=kills * 1.5,
     )
 
 
 def match_post(map_name: str = "supply") -> MatchPayload:
+    attack = [match_player("alice", 40, 10), match_player("carol", 12, 14)]
+    defend = [match_player("bob", 22, 20), match_player("dave", 9, 25)]
     return MatchPayload(
         server="main",
         map=map_name,
@@ -97,21 +120,57 @@ def match_post(map_name: str = "supply") -> MatchPayload:
         winner_team=2,
         r1_time_s=492,
         r2_time_s=401,
-        top_players=[match_player("alice", 40, 10), match_player("bob", 22, 20)],
+        r1_held=False,
+        r2_held=False,
+        teams=[
+            MatchTeam(name="Team bob", side_r1=2, players=defend),
+            MatchTeam(name="Team alice", side_r1=1, players=attack),
+        ],
+        winner=1,
+        top_players=[attack[0], defend[0], attack[1]],
+        notes=[],
     )
 
 
+def session_player(name: str, team: int, kills: int, deaths: int) -> SessionPlayer:
+    return SessionPlayer(
+        key=name.upper(), name=name, team=team, rounds=4, kills=kills, deaths=deaths, gibs=kills // 3,
+        dpm=kills * 9.5, accuracy=35.2, revives_given=3, objectives=1, points=kills * 1.2,
+    )  # fmt: skip
+
+
 def session_post() -> SessionPayload:
+    players = [session_player("alice", 1, 140, 50), session_player("carol", 1, 60, 70),
+               session_player("bob", 2, 90, 100), session_player("dave", 2, 45, 110)]  # fmt: skip
+    maps = [
+        SessionMap(map="supply", result="win", attacked_first=2, winner=1, r1_time_s=492, r2_time_s=401,
+                   r1_held=False, r2_held=False, note=""),
+        SessionMap(map="erdenberg_t2", result="win", attacked_first=1, winner=1, r1_time_s=300, r2_time_s=300,
+                   r1_held=False, r2_held=True, note=""),
+        SessionMap(map="etl_adlernest", result="draw", attacked_first=2, winner=None, r1_time_s=600,
+                   r2_time_s=600, r1_held=True, r2_held=True, note=""),
+    ]  # fmt: skip
     return SessionPayload(
         server="main",
         session_id=7,
         started_at="2025-10-02T21:00:00",
         ended_at="2025-10-02T23:40:00",
-        rounds=12,
-        maps=["supply", "erdenberg_t2"],
-        matches=[],
-        score={"draw": 1, "r2_attackers": 2},
-        best_players=[match_player("alice", 140, 50)],
+        rounds=6,
+        closed=True,
+        teams=[
+            SessionTeam(team=1, name="Team alice", maps_won=2, players=["alice", "carol"]),
+            SessionTeam(team=2, name="Team bob", maps_won=0, players=["bob", "dave"]),
+        ],  # fmt: skip
+        draws=1,
+        maps=maps,
+        mvp=players[0],
+        awards=[SessionAward(title="Butcher", key="ALICE", name="alice", value="46 gibs")],
+        players=players,
+        chart=SessionChart(
+            maps=[m["map"] for m in maps],
+            series=[ChartSeries(name=p["name"], team=p["team"], dpm=[300.0, 250.5, None]) for p in players],
+        ),
+        notes=[],
     )
 
 
@@ -154,6 +213,7 @@ def discord_settings(**discord_values: object) -> Settings:
         "stats_channel_id": STATS_CHANNEL,
         "admin_channel_id": ADMIN_CHANNEL,
         "admin_role_id": ADMIN_ROLE,
+        "posts": "all",  # the tests post round posts too (the default, "matches", makes none)
     }
     values.update(discord_values)
     return Settings.from_values(discord=values)

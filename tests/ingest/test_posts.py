@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from pathlib import Path
 
@@ -58,40 +57,23 @@ def test_payloads_are_byte_identical_when_rebuilt(samples_dir: Path) -> None:
     outcome = match_outcome(r1.header, r2.header)
 
     def build() -> str:
-        return encode_payload(
-            posts.match_payload(
-                "main", map_name="erdenberg_t2", r1_file=R1, r2_file=R2, outcome=outcome.outcome,
-                winner_team=outcome.winner_team, r1_time_s=outcome.r1_time_s, r2_time_s=outcome.r2_time_s,
-                totals=match_totals(r1, r2),
-            )
-        )  # fmt: skip
+        return encode_payload(posts.match_payload("main", r1, r2, outcome, totals=match_totals(r1, r2)))
 
     first = build()
     assert first == build()
     payload = json.loads(first)
     assert payload["outcome"] == "r2_attackers"
-    assert len(payload["top_players"]) == 6
-    superboyy = next(p for p in payload["top_players"] if p["clean_name"] == "SuperBoyy")
-    assert (superboyy["kills"], superboyy["deaths"]) == (22, 14)  # 12/11 in R1 + 10/3 in R2
-
-
-def test_session_payload_scores_and_ranks() -> None:
-    best = [
-        posts.MatchPlayer(name="a", clean_name="a", guid="A", kills=3, deaths=1, kd=3.0, damage_given=1,
-                          headshot_kills=0, revives_given=0, xp=1),
-        posts.MatchPlayer(name="b", clean_name="b", guid="B", kills=9, deaths=2, kd=4.5, damage_given=1,
-                          headshot_kills=0, revives_given=0, xp=1),
-    ]  # fmt: skip
-    matches = [
-        posts.MatchResult(map="m", outcome="draw", winner_team=None, r1_time_s=1, r2_time_s=1),
-        posts.MatchResult(map="n", outcome="r2_attackers", winner_team=1, r1_time_s=1, r2_time_s=1),
-        posts.MatchResult(map="m", outcome="draw", winner_team=None, r1_time_s=1, r2_time_s=1),
-    ]
-    payload = posts.session_payload(
-        "main", session_id=4, started_at=dt.datetime(2025, 1, 1, 20, 0),
-        ended_at=dt.datetime(2025, 1, 1, 23, 0), rounds=6, maps=["m", "n", "m"], matches=matches,
-        best_players=best,
+    # Read from the files: qmr, SuperBoyy and Smetarski are the Allies of round 1 (they attack first,
+    # set 7:27); olz, vid and endekk attack in round 2 and finish in 4:00: the second team wins.
+    rosters = [{p["clean_name"] for p in t["players"]} for t in payload["teams"]]
+    assert rosters == [{"qmr", "SuperBoyy", "SmetarskiProner"}, {".olz", "vid", "endekk"}]
+    assert [t["side_r1"] for t in payload["teams"]] == [2, 1]
+    assert payload["winner"] == 1
+    assert (payload["r1_time_s"], payload["r2_time_s"], payload["r1_held"], payload["r2_held"]) == (
+        447, 240, False, False,
     )  # fmt: skip
-    assert payload["score"] == {"draw": 2, "r2_attackers": 1}
-    assert [p["guid"] for p in payload["best_players"]] == ["B", "A"]
-    assert payload["started_at"] == "2025-01-01T20:00:00"
+    assert len(payload["top_players"]) == 3
+    points = [p["points"] for p in payload["top_players"]]
+    assert points == sorted(points, reverse=True)
+    superboyy = next(p for t in payload["teams"] for p in t["players"] if p["clean_name"] == "SuperBoyy")
+    assert (superboyy["kills"], superboyy["deaths"]) == (22, 14)  # 12/11 in R1 + 10/3 in R2
