@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.db import files as dbfiles
 from bot.db import ops_queries, outbox
 from bot.db.connection import Database
+from bot.ingest.session_posts import close_idle_sessions
 from bot.ingest.sftp_server import EmbeddedSftpServer
 from bot.log import configure_logging
 from bot.stats.names import parse_filename
@@ -159,6 +160,10 @@ async def run_demo(*, speed: float = 1.0, out: TextIO | None = None) -> int:
             daemon = asyncio.create_task(app.run(stop), name="daemon")
             await release(served, plan, speed, out)
             done = await wait_until_done(app, {r.name for r in plan}, TIMEOUT)
+            if done and app.db is not None:
+                # The evening is over: summarise every session now instead of after an idle hour.
+                await close_idle_sessions(app.db, idle_seconds=0, now=time.time() + 1)
+                done = await wait_until_done(app, {r.name for r in plan}, TIMEOUT)
             stop.set()
             code = await daemon
             await report(settings, out)  # while the server still runs: the report lists the remote too
@@ -188,6 +193,7 @@ def demo_settings(root: Path, srv: EmbeddedSftpServer) -> Settings:
             }
         ],
         ingest={"retry_base_seconds": 1, "retry_max_seconds": 5},
+        discord={"posts": "all"},  # the showcase prints every kind: round, match and session posts
         backup={"enabled": False},
         log={"level": "WARNING", "json": False},
     )

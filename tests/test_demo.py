@@ -44,3 +44,8 @@ def test_demo_runs_end_to_end_and_exits_0(capsys: pytest.CaptureFixture[str]) ->
     assert "line 2, field player." in out  # the error names line and field
     assert out.count("── [admin]") == 1  # one alert for the corrupt file, not one per poll
     assert out.count("· round\n") == files  # every round posted exactly once (a late-paired R2 too)
+    assert out.count("· match\n") == int(re.findall(r"R1\+R2 pairs: (\d+)", out)[0])
+    assert out.count("· session\n") >= 10  # every session summarised once, with its score
+    assert "Team endekk 3 – 0 Team olz" in out  # 2025-10-14: one team won all three maps
+    assert "Axis · defending" in out
+    assert "MVP: " in out

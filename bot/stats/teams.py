@@ -300,7 +300,7 @@ def _rosters(
     tags = {t: clan_tag([m.name for m in members[t]]) for t in present}
     if len(present) == 2 and tags[1] is not None and tags[1].lower() == (tags[2] or "").lower():
         tags = dict.fromkeys(present)  # the same tag on both sides names neither
-    return tuple(Roster(t, tags[t] or f"Team {members[t][0].name}", tuple(members[t])) for t in present)
+    return tuple(Roster(t, tags[t] or team_label(members[t][0].name), tuple(members[t])) for t in present)
 
 
 _DECORATION = " .-_:|/\\[](){}<>*#~=+'\"!?,;"
