@@ -291,7 +291,8 @@ def test_config_check_prints_effective_config_with_secrets_masked(
     assert rendered["discord"]["stats_channel_id"] == 20
     assert rendered["servers"][0]["port"] == 2200
     assert rendered["servers"][0]["known_hosts"] == str(tmp_path / "home" / ".ssh" / "known_hosts")
-    assert rendered["discord"]["posts"] == {"rounds": True, "matches": True, "sessions": True, "alerts": True}
+    posts = {"rounds": False, "matches": True, "sessions": True, "alerts": True}  # posts = "matches"
+    assert rendered["discord"]["posts"] == posts
     assert "configuration OK" in err
 
 

@@ -40,7 +40,7 @@ def _round(p: Mapping[str, Any]) -> list[str]:
 
 
 def _match(p: Mapping[str, Any]) -> list[str]:
-    out = [f"{p['map']} · match on {p['server']}", *_bold(lines.match_headline(p)).split("\n")]
+    out = [f"{p['map']} — match on {p['server']}", *_bold(lines.match_headline(p)).split("\n")]
     out += [f"* {n}" for n in p.get("notes") or []]
     for i, team in enumerate(p.get("teams") or []):
         role = "attacked first" if i == 0 else "attacked second"

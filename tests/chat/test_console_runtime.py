@@ -66,7 +66,7 @@ async def test_disabled_kinds_are_recorded_not_printed(db: Database) -> None:
     finally:
         await chat.close()
     assert "round 1" not in out.getvalue()
-    assert "supply · match" in out.getvalue()
+    assert "supply — match on main" in out.getvalue()
     skipped = await outbox.get(db, round_id)
     assert skipped is not None
     assert skipped.state == "sent"

@@ -160,7 +160,7 @@ def session_post() -> SessionPayload:
         teams=[
             SessionTeam(team=1, name="Team alice", maps_won=2, players=["alice", "carol"]),
             SessionTeam(team=2, name="Team bob", maps_won=0, players=["bob", "dave"]),
-        ],  # fmt: skip
+        ],
         draws=1,
         maps=maps,
         mvp=players[0],
