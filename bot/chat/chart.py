@@ -97,11 +97,17 @@ def rounds_chart(rounds: Sequence[PlayerRound], title: str) -> bytes:
 
 
 def session_chart(chart: Mapping[str, Any], title: str) -> bytes | None:
-    """DPM per player per map (a session post's chart); None when there is nothing to draw."""
+    """DPM per player per map (a session post's chart); None when there is nothing to draw.
+
+    One map: a bar per player. Several: a line per player, solid for one team, dashed for the other.
+    """
     maps = [str(m) for m in chart.get("maps") or []]
     series = [s for s in chart.get("series") or [] if any(v is not None for v in s.get("dpm") or [])]
     if not maps or not series:
         return None
+    names = {int(k): str(v) for k, v in (chart.get("teams") or {}).items()}
+    if len(maps) == 1:
+        return _bars(series, names, f"{title} · {maps[0]}")
     figure, ax = _figure(7.0, 4.2)
     used: dict[int, int] = {}
     handles = []
@@ -111,15 +117,37 @@ def session_chart(chart: Mapping[str, Any], title: str) -> bytes | None:
         colour = palette[used.get(team, 0) % len(palette)]
         used[team] = used.get(team, 0) + 1
         points = [(x, v) for x, v in enumerate(s["dpm"]) if v is not None]
-        style = "-" if team != 2 else "--"
-        (line,) = ax.plot([x for x, _ in points], [v for _, v in points], style, marker="o", color=colour,
-                          label=str(s["name"])[:16], linewidth=1.6, markersize=4)  # fmt: skip
+        style = "--" if team == 2 else "-"
+        xs, ys = [x for x, _ in points], [v for _, v in points]
+        (line,) = ax.plot(xs, ys, style, marker="o", color=colour, label=str(s["name"])[:16], linewidth=1.6)
         handles.append(line)
     _ticks(ax, maps)
     ax.set_xlim(-0.5, len(maps) - 0.5)
     ax.set_ylim(bottom=0)
     ax.set_ylabel("DPM (damage per minute)")
-    ax.set_title(title, fontsize=10)
+    styles = " vs ".join(f"{names[t]} ({'dashed' if t == 2 else 'solid'})" for t in sorted(names))
+    ax.set_title(f"{title}\n{styles}" if styles else title, fontsize=10)
     _legend(ax, handles, min(4, len(handles)))
+    figure.tight_layout()
+    return _png(figure)
+
+
+def _bars(series: Sequence[Mapping[str, Any]], names: Mapping[int, str], title: str) -> bytes:
+    """One map: each player's DPM as a horizontal bar, best on top, in his team's colour."""
+    rows = sorted(((str(s["name"])[:18], next(v for v in s["dpm"] if v is not None), int(s.get("team") or 0))
+                   for s in series), key=lambda r: r[1])  # fmt: skip
+    figure, ax = _figure(7.0, 1.2 + 0.32 * len(rows))
+    colours = [TEAM_COLOURS.get(team, ("#b5bac1",))[0] for _, _, team in rows]
+    ax.barh(range(len(rows)), [v for _, v, _ in rows], color=colours)
+    ax.set_yticks(range(len(rows)), [n for n, _, _ in rows], fontsize=8)
+    ax.grid(axis="x", color=GRID, linewidth=0.6, alpha=0.7)
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("DPM (damage per minute)", color=TEXT)
+    ax.set_title(title, fontsize=10)
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=TEAM_COLOURS[t][0], label=names[t]) for t in sorted(names) if t in TEAM_COLOURS]
+    if handles:
+        ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=False, labelcolor=TEXT)
     figure.tight_layout()
     return _png(figure)

@@ -42,11 +42,8 @@ def _round(p: Mapping[str, Any]) -> list[str]:
 def _match(p: Mapping[str, Any]) -> list[str]:
     out = [f"{p['map']} — match on {p['server']}", *_bold(lines.match_headline(p)).split("\n")]
     out += [f"* {n}" for n in p.get("notes") or []]
-    for i, team in enumerate(p.get("teams") or []):
-        role = "attacked first" if i == 0 else "attacked second"
-        out += _table(
-            f"{team['name']} · {role}", lines.team_rows(list(team.get("players") or []), str(team["name"]))
-        )
+    for title, table in lines.match_teams(p):
+        out += _table(title, table)
     top = list(p.get("top_players") or [])
     if top:
         out.append("  Top performers")
@@ -59,9 +56,9 @@ def session_text(p: Mapping[str, Any]) -> list[str]:
     maps = list(p.get("maps") or [])
     out = [
         f"Session #{p['session_id']} on {p['server']} · {fmt.when(str(p['started_at']))} → "
-        f"{fmt.when(str(p['ended_at']))[-5:]} · {lines.plural(len(maps), 'map')} · "
-        f"{lines.plural(int(p['rounds']), 'round')}",
-        _bold(lines.session_score(p)),
+        f"{fmt.when(str(p['ended_at']))[-5:]}",
+        lines.session_title(p),
+        lines.session_counts(p),
     ]
     out += [f"  {i}. {_bold(lines.session_map_line(p, m))}" for i, m in enumerate(maps, 1)]
     mvp = lines.mvp_line(p)

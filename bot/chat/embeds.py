@@ -123,13 +123,8 @@ def match_embed(p: Mapping[str, Any], *, footer: str) -> discord.Embed:
         colour=COLOURS["match"],
     )
     embed.set_author(name=str(p["server"]))
-    for i, team in enumerate(p.get("teams") or []):
-        role = "attacked first" if i == 0 else "attacked second"
-        add_table(
-            embed,
-            f"{team['name']} · {role}",
-            lines.team_rows(list(team.get("players") or []), str(team["name"])),
-        )
+    for title, table in lines.match_teams(p):
+        add_table(embed, title, table)
     top = [f"{i}. {lines.performer(pl)}" for i, pl in enumerate(p.get("top_players") or [], 1)]
     if top:
         embed.add_field(name="Top performers", value="\n".join(top), inline=False)
@@ -141,17 +136,13 @@ def session_embed(p: Mapping[str, Any], *, footer: str, image: str | None = None
     maps = [f"{i}. {lines.session_map_line(p, m)}" for i, m in enumerate(p.get("maps") or [], 1)]
     span = f"{fmt.when(str(p['started_at']))} → {fmt.when(str(p['ended_at']))[-5:]}"
     embed = discord.Embed(
-        title=f"Session #{p['session_id']} · {fmt.when(str(p['started_at']))[:10]}",
+        title=lines.session_title(p),
         description=_description(
-            lines.session_score(p),
-            f"{span} · {lines.plural(len(maps), 'map')} · {lines.plural(int(p['rounds']), 'round')}",
-            "\n".join(maps) or None,
-            lines.mvp_line(p),
-            _notes(p),
+            lines.session_counts(p), "\n".join(maps) or None, lines.mvp_line(p), _notes(p)
         ),
         colour=COLOURS["session"],
     )
-    embed.set_author(name=str(p["server"]))
+    embed.set_author(name=f"{p['server']} · Session #{p['session_id']} · {span}")
     awards = lines.award_lines(p)
     if awards:
         embed.add_field(name="Awards", value="\n".join(awards), inline=False)

@@ -24,6 +24,18 @@ OBJECTIVES = (
 )
 
 
+def fit_tables(
+    headers: Sequence[str], groups: Sequence[Sequence[Sequence[str]]], width: int = PHONE_COLUMNS
+) -> list[list[str]]:
+    """Several tables with the same columns, aligned alike (one width for all): header + rows each."""
+    flat = fit_table(headers, [row for rows in groups for row in rows], width)
+    out, at = [], 1
+    for rows in groups:
+        out.append([flat[0], *flat[at : at + len(rows)]])
+        at += len(rows)
+    return out
+
+
 def fit_table(headers: Sequence[str], rows: Sequence[Sequence[str]], width: int = PHONE_COLUMNS) -> list[str]:
     """Right-aligned number columns, the first (name) column cut to what is left of `width`."""
     numbers = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers) if i > 0]
@@ -89,8 +101,8 @@ def side_role(p: Mapping[str, Any], side: int) -> str:
     return "defending" if side == int(p.get("defender") or 0) else "attacking"
 
 
-def round_rows(players: Sequence[Mapping[str, Any]]) -> list[str]:
-    rows = [
+def _round_cells(players: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    return [
         (
             str(pl.get("clean_name") or pl.get("name")),
             str(pl["kills"]),
@@ -103,17 +115,17 @@ def round_rows(players: Sequence[Mapping[str, Any]]) -> list[str]:
         )
         for pl in players
     ]
-    return fit_table(("Player", *ROUND_COLUMNS), rows)
 
 
 def round_blocks(p: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     """(title, table lines) for Axis then Allies; a side without players is left out."""
-    blocks = []
+    sides = []
     for side in (1, 2):
         players = [pl for pl in p.get("players") or [] if pl.get("team") == side and shown(pl)]
         if players:
-            blocks.append((f"{team_name(side)} · {side_role(p, side)}", round_rows(players)))
-    return blocks
+            sides.append((f"{team_name(side)} · {side_role(p, side)}", _round_cells(players)))
+    tables = fit_tables(("Player", *ROUND_COLUMNS), [cells for _, cells in sides])
+    return [(title, table) for (title, _), table in zip(sides, tables, strict=True)]
 
 
 def objectives_line(p: Mapping[str, Any]) -> str | None:
@@ -173,10 +185,14 @@ def match_headline(p: Mapping[str, Any]) -> str:
     return result_phrase(names, winner, times, held) + "\n" + match_story(plain, winner, times, held)
 
 
-def team_rows(players: Sequence[Mapping[str, Any]], team: str = "") -> list[str]:
-    """A roster with each player's numbers (match and session posts); a team's clan tag is not repeated."""
+def team_tables(teams: Sequence[tuple[str, Sequence[Mapping[str, Any]]]]) -> list[list[str]]:
+    """(team name, players) → one aligned roster table each, with every player's numbers."""
+    return fit_tables(("Player", *TEAM_COLUMNS), [_team_cells(players, name) for name, players in teams])
+
+
+def _team_cells(players: Sequence[Mapping[str, Any]], team: str) -> list[tuple[str, ...]]:
     tag = "" if not team or team.startswith("Team ") else team
-    rows = [
+    return [
         (
             without_tag(str(pl.get("clean_name") or pl.get("name")), tag)
             if tag
@@ -190,7 +206,14 @@ def team_rows(players: Sequence[Mapping[str, Any]], team: str = "") -> list[str]
         )
         for pl in players
     ]
-    return fit_table(("Player", *TEAM_COLUMNS), rows)
+
+
+def match_teams(p: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """(title, table) for the team that attacked first, then the other, aligned alike."""
+    teams = list(p.get("teams") or [])
+    titles = [f"{t['name']} · attacked {'first' if i == 0 else 'second'}" for i, t in enumerate(teams)]
+    tables = team_tables([(str(t["name"]), list(t.get("players") or [])) for t in teams])
+    return list(zip(titles, tables, strict=True))
 
 
 def performer(pl: Mapping[str, Any]) -> str:
@@ -205,17 +228,28 @@ def performer(pl: Mapping[str, Any]) -> str:
     return f"{pl.get('clean_name') or pl.get('name')} — " + " · ".join(bits)
 
 
-def session_score(p: Mapping[str, Any]) -> str:
-    """`**Team endekk 3 – 0 Team olz**` (leader first), plus draws."""
-    teams = sorted(p.get("teams") or [], key=lambda t: (-int(t["maps_won"]), int(t["team"])))
-    draws = int(p.get("draws") or 0)
-    tail = f" · {draws} draw" + ("s" if draws > 1 else "") if draws else ""
+def _ranked(p: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return sorted(p.get("teams") or [], key=lambda t: (-int(t["maps_won"]), int(t["team"])))
+
+
+def session_title(p: Mapping[str, Any]) -> str:
+    """The score as the post's headline: `Team endekk 3 – 0 Team olz` (leader first)."""
+    teams = _ranked(p)
     if len(teams) == 2:
         a, b = teams
-        return f"**{a['name']} {a['maps_won']} – {b['maps_won']} {b['name']}**{tail}"
-    if len(teams) == 1:
-        return f"**{teams[0]['name']}** (no opponents on record)"
-    return "No teams on record."
+        return f"{a['name']} {a['maps_won']} – {b['maps_won']} {b['name']}"
+    return f"Session #{p['session_id']}"
+
+
+def session_counts(p: Mapping[str, Any]) -> str:
+    """`3 maps · 6 rounds · 1 draw`"""
+    parts = [plural(len(p.get("maps") or []), "map"), plural(int(p.get("rounds") or 0), "round")]
+    draws = int(p.get("draws") or 0)
+    if draws:
+        parts.append(plural(draws, "draw"))
+    if len(p.get("teams") or []) < 2:
+        parts.append("no two teams on record")
+    return " · ".join(parts)
 
 
 def session_map_line(p: Mapping[str, Any], m: Mapping[str, Any]) -> str:
@@ -241,7 +275,9 @@ def mvp_line(p: Mapping[str, Any]) -> str | None:
         return None
     team = {int(t["team"]): str(t["name"]) for t in p.get("teams") or []}.get(mvp.get("team") or 0)
     where = f" ({team})" if team else ""
-    return f"MVP: **{mvp['name']}**{where} · {performer(mvp).split(' — ', 1)[1]} · {mvp['points']} pts"
+    return (
+        f"🏆 MVP: **{mvp['name']}**{where} · {performer(mvp).split(' — ', 1)[1]} · {round(mvp['points'])} pts"
+    )
 
 
 def award_lines(p: Mapping[str, Any]) -> list[str]:
@@ -249,12 +285,13 @@ def award_lines(p: Mapping[str, Any]) -> list[str]:
 
 
 def session_teams(p: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
-    """(title, table) per team: the roster with each player's session line."""
-    out = []
-    for t in sorted(p.get("teams") or [], key=lambda t: (-int(t["maps_won"]), int(t["team"]))):
+    """(title, table) per team: the roster with each player's session line, aligned alike."""
+    groups: list[tuple[str, str, list[Mapping[str, Any]]]] = []
+    for t in _ranked(p):
         players = [pl for pl in p.get("players") or [] if pl.get("team") == t["team"]]
-        out.append((f"{t['name']} · {plural(len(players), 'player')}", team_rows(players, str(t["name"]))))
+        groups.append((f"{t['name']} · {plural(len(players), 'player')}", str(t["name"]), players))
     others = [pl for pl in p.get("players") or [] if pl.get("team") not in (1, 2)]
     if others:
-        out.append(("Others", team_rows(others)))
-    return out
+        groups.append(("Others", "", others))
+    tables = team_tables([(name, players) for _, name, players in groups])
+    return [(title, table) for (title, _, _), table in zip(groups, tables, strict=True)]

@@ -261,11 +261,18 @@ def _match_teams(
     return groups
 
 
-def _team_names(groups: dict[int, list[MatchPlayer]]) -> dict[int, str]:
-    tags = {s: clan_tag([p["clean_name"] for p in ps]) for s, ps in groups.items()}
+def _team_names(groups: dict[int, list[PlayerStats]]) -> dict[int, str]:
+    """The shared clan tag, else the player who played longest (as the session names its teams)."""
+    tags = {s: clan_tag([p.clean_name for p in ps]) for s, ps in groups.items()}
     if tags[1] is not None and tags[2] is not None and tags[1].lower() == tags[2].lower():
         tags = {1: None, 2: None}
-    return {s: tags[s] or (team_label(ps[0]["clean_name"]) if ps else "?") for s, ps in groups.items()}
+    names = {}
+    for side, ps in groups.items():
+        longest = sorted(
+            ps, key=lambda p: (-float(p.extras.get("time_played_min", 0.0)), p.clean_name.lower())
+        )
+        names[side] = tags[side] or (team_label(longest[0].clean_name) if longest else "?")
+    return names
 
 
 def _best(players: Iterable[MatchPlayer]) -> list[MatchPlayer]:
@@ -282,8 +289,9 @@ def match_payload(
     top: int = TOP_PERFORMERS,
 ) -> MatchPayload:
     """A match post; `totals` are the §9.3 R1+R2 totals per player."""
-    groups = {s: _best(match_player(p) for p in ps) for s, ps in _match_teams(r1, r2, totals).items()}
-    names = _team_names(groups)
+    sides = _match_teams(r1, r2, totals)
+    names = _team_names(sides)
+    groups = {s: _best(match_player(p) for p in ps) for s, ps in sides.items()}
     first_side = 3 - (r1.header.defender if r1.header.defender in (1, 2) else 1)
     order = (first_side, 3 - first_side)
     teams = [MatchTeam(name=names[s], side_r1=s, players=groups[s]) for s in order]

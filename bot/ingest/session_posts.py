@@ -74,6 +74,7 @@ class ChartSeries(TypedDict):
 class SessionChart(TypedDict):
     maps: list[str]
     series: list[ChartSeries]
+    teams: dict[str, str]  # team number ("1"/"2") → name, for the legend
 
 
 class SessionPayload(TypedDict):
@@ -128,7 +129,8 @@ def _chart(teams: SessionTeams, dpm: dict[tuple[int, str], float]) -> SessionCha
             None if m.r1_round_id is None else _rounded(dpm.get((m.r1_round_id, mem.key))) for m in teams.maps
         ]
         series.append(ChartSeries(name=mem.name, team=teams.team_of(mem.key), dpm=values))
-    return SessionChart(maps=labels, series=series)
+    names = {str(r.team): r.name for r in teams.rosters}
+    return SessionChart(maps=labels, series=series, teams=names)
 
 
 def _rounded(value: float | None) -> float | None:

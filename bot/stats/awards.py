@@ -96,7 +96,8 @@ def _accuracy(p: PlayerTotals) -> float | None:
 
 RULES: tuple[_Rule, ...] = (
     _Rule("Objective hero", lambda p: p.objectives + p.repairs or None,
-          lambda p: _plural(p.objectives, "objective") + (f", {p.repairs} repairs" if p.repairs else "")),
+          lambda p: ", ".join(x for x in (_plural(p.objectives, "objective") if p.objectives else "",
+                                            _plural(p.repairs, "repair") if p.repairs else "") if x)),
     _Rule("Butcher", lambda p: p.gibs or None, lambda p: _plural(p.gibs, "gib")),
     _Rule("Medic", lambda p: p.revives_given or None, lambda p: _plural(p.revives_given, "revive")),
     _Rule("Sharpshooter", _accuracy, lambda p: f"{p.accuracy or 0:.1f}% of {p.shots} shots"),

@@ -42,8 +42,7 @@ async def test_console_prints_each_post_once_in_order(db: Database) -> None:
     assert "Team alice beat Team bob — 6:41 vs 8:12" in text
     assert "Team bob attacked first and set 8:12; Team alice did it in 6:41." in text
     assert "Session #7 on main" in text
-    assert "Team alice 2 – 0 Team bob · 1 draw" in text
-    assert "6 rounds" in text
+    assert "Team alice 2 – 0 Team bob\n3 maps · 6 rounds · 1 draw" in text
     assert "MVP: alice (Team alice)" in text
     assert "ALERT [error] main unreachable  [server_unreachable:main]" in text
     for post_id in ids:

@@ -100,7 +100,9 @@ def test_session_post_is_the_flagship(real_posts: list[Post]) -> None:
     )
     embed = _check(post)
     description = embed["description"]
-    assert description.startswith("**Team endekk 3 – 0 Team olz**")
+    assert embed["title"] == "Team endekk 3 – 0 Team olz"
+    assert embed["author"]["name"] == "main · Session #15 · 2025-10-14 21:22 → 22:19"
+    assert description.startswith("3 maps · 6 rounds\n")
     assert description.count("beat") == 3  # one line per map
     assert "MVP: **" in description
     assert embed["image"]["url"] == "attachment://session.png"

@@ -57,7 +57,9 @@ async def test_last_round_of_an_unknown_server_says_so_privately(
 async def test_last_session(bot_with_data: StatsBot, fake: FakeDiscord) -> None:
     await dispatch(bot_with_data, payload("last_session"))
     embed = answer(fake)["embeds"][0]
-    assert embed["title"].startswith("Session #")
+    assert embed["author"]["name"].startswith("main · Session #")
+    assert embed["title"].endswith("(in progress)")  # not summarised yet: the idle job has not run
+    assert " – " in embed["title"]  # the score
     assert "te_escape2" in embed["description"]
     assert "beat" in embed["description"]  # the map's result, in team terms
     assert any("players" in f["name"] for f in embed["fields"])  # the rosters

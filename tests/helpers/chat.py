@@ -169,6 +169,7 @@ def session_post() -> SessionPayload:
         chart=SessionChart(
             maps=[m["map"] for m in maps],
             series=[ChartSeries(name=p["name"], team=p["team"], dpm=[300.0, 250.5, None]) for p in players],
+            teams={"1": "Team alice", "2": "Team bob"},
         ),
         notes=[],
     )
