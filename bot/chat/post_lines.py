@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.chat.format import DASH, duration, num, team_name
-from bot.stats.teams import without_tag
+from bot.stats.clan import without_tag
 
 PHONE_COLUMNS = 40
 ROUND_COLUMNS = ("K", "D", "G", "DPM", "ACC", "HS", "REV")

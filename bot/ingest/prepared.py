@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from bot.db.outbox import encode_payload
 from bot.db.rows import PlayerRows, RoundValues, compress_raw, player_rows, round_values
 from bot.errors import IncompleteFileError, ParseError
-from bot.ingest import posts
+from bot.ingest import match_posts, posts
 from bot.stats.anomalies import NO_FINAL_NEWLINE
 from bot.stats.derived import duration_s
 from bot.stats.differential import match_totals, round2_only
@@ -139,7 +139,7 @@ def prepare_pair(server: str, r1p: ParsedRound, r2p: ParsedRound, flags: frozens
     round_post = posts.round_payload(
         server, only, status="paired", duration_s=seconds, paired_with=r1p.filename, flags=flags
     )
-    match_post = posts.match_payload(server, r1p, r2p, result, totals=match_totals(r1p, r2p))
+    match_post = match_posts.match_payload(server, r1p, r2p, result, totals=match_totals(r1p, r2p))
     return PreparedPair(
         flags=flags,
         players=player_rows(only.players),

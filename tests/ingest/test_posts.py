@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bot.db.outbox import encode_payload
-from bot.ingest import posts
+from bot.ingest import match_posts, posts
 from bot.stats.differential import match_totals, round2_only
 from bot.stats.model import ParsedRound
 from bot.stats.outcome import match_outcome
@@ -57,7 +57,7 @@ def test_payloads_are_byte_identical_when_rebuilt(samples_dir: Path) -> None:
     outcome = match_outcome(r1.header, r2.header)
 
     def build() -> str:
-        return encode_payload(posts.match_payload("main", r1, r2, outcome, totals=match_totals(r1, r2)))
+        return encode_payload(match_posts.match_payload("main", r1, r2, outcome, totals=match_totals(r1, r2)))
 
     first = build()
     assert first == build()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from bot.stats.teams import MapPlay, RoundInfo, Seat, SessionTeams, clan_tag, detect
+from bot.stats.clan import clan_tag
+from bot.stats.teams import MapPlay, RoundInfo, Seat, SessionTeams, detect
 
 _ids = itertools.count(1)
 
