@@ -248,10 +248,11 @@ async def delete_round(tx: Tx, round_id: int) -> None:
     """Remove one round; players, weapons and its match go with it (ON DELETE CASCADE / SET NULL).
 
     Its session counts one round less, so re-importing it (reprocess) leaves the count, and with it the
-    session post's dedupe key, as it was: no second summary for an unchanged session.
+    session post's dedupe key, as it was: no second summary for an unchanged session. Its stored teams
+    are stale from now on (derived again by reprocess, or by the next reader).
     """
     await tx.execute(
-        "UPDATE sessions SET round_count = max(round_count - 1, 0) "
+        "UPDATE sessions SET round_count = max(round_count - 1, 0), derived = 0 "
         "WHERE id = (SELECT session_id FROM rounds WHERE id = ?)",
         (round_id,),
     )

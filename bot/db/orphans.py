@@ -41,6 +41,12 @@ _ORPHAN_RULES = (
     ("rounds", "session_id → sessions", "clear", _dangling("session_id", "sessions")),
     ("matches", "session_id → sessions", "clear", _dangling("session_id", "sessions")),
     ("processed_files", "round_id → rounds", "clear", _dangling("round_id", "rounds")),
+    # Derived session teams (0003): rebuilt from the rounds whenever needed, so dropping them loses nothing.
+    ("session_teams", "session_id → sessions", "delete", "session_id NOT IN (SELECT id FROM sessions)"),
+    ("session_rosters", "session_id → sessions", "delete", "session_id NOT IN (SELECT id FROM sessions)"),
+    ("session_maps", "session_id → sessions", "delete", "session_id NOT IN (SELECT id FROM sessions)"),
+    ("session_maps", "r1_round_id → rounds", "clear", _dangling("r1_round_id", "rounds")),
+    ("session_maps", "r2_round_id → rounds", "clear", _dangling("r2_round_id", "rounds")),
 )
 
 
