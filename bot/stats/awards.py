@@ -102,6 +102,8 @@ RULES: tuple[_Rule, ...] = (
     _Rule("Medic", lambda p: p.revives_given or None, lambda p: _plural(p.revives_given, "revive")),
     _Rule("Sharpshooter", _accuracy, lambda p: f"{p.accuracy or 0:.1f}% of {p.shots} shots"),
     _Rule("Rampage", lambda p: p.best_spree or None, lambda p: f"{p.best_spree}-kill spree"),
+    _Rule("Multikiller", lambda p: p.multikills or None,
+          lambda p: f"{_plural(p.multikills, 'multikill')} of 3+"),
     _Rule("Headhunter", lambda p: p.headshot_hits or None, lambda p: _plural(p.headshot_hits, "headshot")),
     _Rule("Friendly fire", lambda p: p.team_damage_given or None,
           lambda p: f"{p.team_damage_given} team damage"),
