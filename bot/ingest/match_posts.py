@@ -22,6 +22,13 @@ def match_player(p: PlayerStats) -> MatchPlayer:
     """A match entry from a totals PlayerStats (differential.match_totals)."""
     seconds = time_played_s(p)
     damage = int_extra(p, "damage_given")
+    e = p.extras
+    objectives = _objectives(p)
+    score = awards.points(
+        damage=e.get("damage_given", 0), kills=p.kills, gibs=e.get("gibs", 0),
+        revives=e.get("revives_given", 0), objectives=objectives, deaths=p.deaths,
+        team_damage=e.get("team_damage_given", 0),
+    )  # fmt: skip
     return MatchPlayer(
         name=p.name,
         clean_name=p.clean_name,
@@ -35,20 +42,10 @@ def match_player(p: PlayerStats) -> MatchPlayer:
         accuracy=round2(derived.accuracy(p)),
         headshot_kills=int_extra(p, "headshot_kills"),
         revives_given=int_extra(p, "revives_given"),
-        objectives=_objectives(p) if p.extras else None,
+        objectives=objectives if e else None,
         xp=int_extra(p, "xp"),
-        points=round(awards.mvp_points(_as_totals(p)), 2),
+        points=round(score, 2),
     )
-
-
-def _as_totals(p: PlayerStats) -> awards.PlayerTotals:
-    e = p.extras
-    return awards.PlayerTotals(
-        p.key, p.clean_name, None, 2, p.kills, p.deaths, int(e.get("gibs", 0)), int(e.get("damage_given", 0)),
-        int(e.get("team_damage_given", 0)), p.shots, p.hits, p.headshot_hits, int(e.get("revives_given", 0)),
-        int(e.get("times_revived", 0)), _objectives(p), int(e.get("repairs_constructions", 0)),
-        int(e.get("killing_spree", 0)), 0, float(e.get("time_played_min", 0.0)) * 60,
-    )  # fmt: skip
 
 
 def _match_teams(

@@ -49,20 +49,32 @@ class PlayerTotals:
         return self.kills / self.deaths if self.deaths else float(self.kills)
 
 
-def mvp_points(p: PlayerTotals) -> float:
+def points(
+    *,
+    damage: float,
+    kills: int,
+    gibs: float,
+    revives: float,
+    objectives: float,
+    deaths: int,
+    team_damage: float,
+) -> float:
     """The MVP formula: what a player did for his team, per the README's "MVP" section.
 
     damage/100 + kills + gibs/2 + revives given + 3 x objectives - deaths/2 - 2 x team damage/100.
     """
     return (
-        p.damage_given / 100
-        + p.kills
-        + p.gibs / 2
-        + p.revives_given
-        + OBJECTIVE_WEIGHT * p.objectives
-        - p.deaths / 2
-        - 2 * p.team_damage_given / 100
-    )
+        damage / 100 + kills + gibs / 2 + revives + OBJECTIVE_WEIGHT * objectives - deaths / 2
+        - 2 * team_damage / 100
+    )  # fmt: skip
+
+
+def mvp_points(p: PlayerTotals) -> float:
+    """`points` of a player's totals."""
+    return points(
+        damage=p.damage_given, kills=p.kills, gibs=p.gibs, revives=p.revives_given, objectives=p.objectives,
+        deaths=p.deaths, team_damage=p.team_damage_given,
+    )  # fmt: skip
 
 
 def mvp(players: Sequence[PlayerTotals]) -> PlayerTotals | None:
