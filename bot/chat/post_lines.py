@@ -134,7 +134,7 @@ def objectives_line(p: Mapping[str, Any]) -> str | None:
     for side in (1, 2):
         players = [pl for pl in p.get("players") or [] if pl.get("team") == side]
         done = [(sum(int(pl.get(k) or 0) for pl in players), word) for k, word in OBJECTIVES]
-        said = ", ".join(f"{n} {word}" for n, word in done if n)
+        said = ", ".join(plural(n, "repair") if word == "repairs" else f"{n} {word}" for n, word in done if n)
         if said:
             parts.append(f"{team_name(side)} {said}")
     return "Objectives: " + " · ".join(parts) if parts else None
