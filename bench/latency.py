@@ -118,6 +118,7 @@ def settings_for(root: Path, srv: EmbeddedSftpServer, poll: float, min_age: floa
         ],
         backup={"enabled": False},
         log={"level": "WARNING", "json": False},
+        discord={"posts": "all"},  # the figure is file closed → its ROUND post printed
     )
 
 

@@ -93,7 +93,8 @@ class Running:
 @contextlib.asynccontextmanager
 async def running(tmp_path: Path, rig: SftpRig, **server: Any) -> AsyncIterator[Running]:
     """`App.run` against the rig with a stamped console sink; stopped (and asserted to exit 0) after."""
-    settings = daemon_settings(tmp_path, [server_values("main", rig, **server)])
+    # Round posts on: the latency measured is file closed → its round post printed.
+    settings = daemon_settings(tmp_path, [server_values("main", rig, **server)], discord={"posts": "all"})
     chat = StampedChat()
     app = App(settings, chat_factory=chat)
     stop = asyncio.Event()
