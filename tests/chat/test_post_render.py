@@ -127,3 +127,14 @@ def test_big_synthetic_posts_still_fit() -> None:
     session = dict(session_post())
     session["players"] = [session_player(f"{'y' * 28}{i}", 1 + i % 2, 300 + i, 200) for i in range(24)]
     _check(Post(2, "session", "stats", session, "m" * 24, 0, 0.0))
+
+
+def test_admin_alerts_fit_too() -> None:
+    from tests.helpers.chat import alert_post
+
+    for kind in ("alert", "alert_resolved"):
+        post = Post(3, kind, "admin", dict(alert_post(message="x" * 5000)), "a" * 24, 0, 0.0)
+        embed = post_embed(post).to_dict()
+        assert embed_length(dict(embed)) <= LIMITS.total
+        assert len(embed.get("description") or "") <= LIMITS.description
+        assert footer_marker(embed["footer"]["text"]) == post.nonce
