@@ -106,7 +106,7 @@ def status_view(
 def player_view(t: PlayerTotals, period: str, chart_name: str | None) -> discord.Embed:
     embed = discord.Embed(
         title=t.name,
-        description=f"{t.rounds} rounds · {PERIODS.get(period, period)} · "
+        description=f"{t.rounds} round{'' if t.rounds == 1 else 's'} · {PERIODS.get(period, period)} · "
         f"{t.first_played[:10]} → {t.last_played[:10]}",
         colour=discord.Colour.blue(),
     )

@@ -92,6 +92,18 @@ async def test_stats_for_a_player_with_chart(
     assert kills == str(totals.kills)
 
 
+async def test_stats_below_three_rounds_is_a_card_without_chart(
+    bot_with_data: StatsBot, fake: FakeDiscord, db: Database
+) -> None:
+    # blAuss:X (8C49608C) has one counted round in the samples (his other file is an orphan round 2).
+    await dispatch(bot_with_data, payload("stats", [option("player", "8C49608C")]))
+    follow = followups(fake)[-1]
+    embed = follow.json["embeds"][0]
+    assert "image" not in embed
+    assert not follow.files
+    assert embed["description"].startswith("1 round ·")
+
+
 async def test_link_then_stats_without_a_name_then_unlink(
     bot_with_data: StatsBot, fake: FakeDiscord, db: Database
 ) -> None:
