@@ -32,7 +32,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 def config_text(base: Path, server: dict[str, object]) -> str:
     lines = ["[paths]", f'data_dir = "{base / "data"}"', f'local_stats = "{base / "local_stats"}"']
-    lines += ["[backup]", "enabled = false", "[log]", 'level = "WARNING"', "json = true", "[[servers]]"]
+    lines += ["[backup]", "enabled = false", "[log]", 'level = "WARNING"', "json = true"]
+    lines += ["[discord]", 'posts = "all"']  # round posts too: the tests count what is printed per round
+    lines += ["[[servers]]"]
     for key, value in server.items():
         lines.append(f"{key} = {value}" if isinstance(value, int | float) else f'{key} = "{value}"')
     return "\n".join(lines) + "\n"

@@ -23,7 +23,9 @@ POLICY = RetryPolicy(base_seconds=0.01, max_seconds=0.01, jitter=0)
 
 
 def settings(tmp_path: Path) -> Settings:
-    return Settings.from_values(paths={"data_dir": tmp_path / "data", "local_stats": tmp_path / "ls"})
+    return Settings.from_values(
+        paths={"data_dir": tmp_path / "data", "local_stats": tmp_path / "ls"}, discord={"posts": "all"}
+    )
 
 
 async def test_post_printed_but_not_marked_sent_is_not_printed_again(
