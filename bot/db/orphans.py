@@ -41,7 +41,7 @@ _ORPHAN_RULES = (
     ("rounds", "session_id → sessions", "clear", _dangling("session_id", "sessions")),
     ("matches", "session_id → sessions", "clear", _dangling("session_id", "sessions")),
     ("processed_files", "round_id → rounds", "clear", _dangling("round_id", "rounds")),
-    # Derived session teams (0005): rebuilt from the rounds whenever needed, so dropping them loses nothing.
+    # Derived session teams (0006): rebuilt from the rounds whenever needed, so dropping them loses nothing.
     ("session_teams", "session_id → sessions", "delete", "session_id NOT IN (SELECT id FROM sessions)"),
     ("session_rosters", "session_id → sessions", "delete", "session_id NOT IN (SELECT id FROM sessions)"),
     ("session_maps", "session_id → sessions", "delete", "session_id NOT IN (SELECT id FROM sessions)"),

@@ -1,4 +1,4 @@
--- 0005: what a session's rounds say about its two stopwatch teams (bot.stats.teams), stored so that
+-- 0006: what a session's rounds say about its two stopwatch teams (bot.stats.teams), stored so that
 -- posts and commands read it instead of recomputing it. `sessions.derived` is 0 whenever a round joins,
 -- leaves or changes pairing; the session post, `statsbot reprocess` and readers derive it again then.
 
