@@ -92,6 +92,7 @@ class ServerConfig(_Model):
     known_hosts: ExpandedPath
     remote_dir: NonEmpty
     recursive: bool = False
+    exec_listing: bool = True  # `find` over SSH exec when the account allows it (probed); else SFTP
     poll_seconds: PositiveFloat = 10.0
     min_file_age_seconds: NonNegativeFloat = 2.0
     full_listing_seconds: PositiveFloat = 300.0

@@ -24,6 +24,7 @@ def make_source(server: ServerConfig, settings: Settings) -> StatsSource:
             known_hosts=server.known_hosts,
             remote_dir=server.remote_dir,
             recursive=server.recursive,
+            exec_listing=server.exec_listing,
             connect_timeout=server.connect_timeout_seconds,
             op_timeout=server.operation_timeout_seconds,
             keepalive_interval=server.keepalive_interval_seconds,

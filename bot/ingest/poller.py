@@ -20,7 +20,7 @@ from bot.ingest.importer import ImportOutcome, ImportSettings, import_file
 from bot.ingest.poll_health import PollHealth
 from bot.ingest.registry import Candidate, Plan, Registry
 from bot.ingest.settle import SettleGate
-from bot.ingest.source import RemoteEntry, StatsSource
+from bot.ingest.source import ChangeLister, RemoteEntry, StatsSource
 from bot.stats.names import parse_filename
 
 log = structlog.get_logger(__name__)
@@ -107,6 +107,7 @@ class Poller:
         self._listed_mtime: int | None = None
         self._confirm_after: float | None = None  # relist until a listing starts at/after this (monotonic)
         self._last_full: float | None = None
+        self._cursor: int | None = None  # a ChangeLister's cursor after a listing was taken in
         self._valid: set[str] = set()
         self._rejected: set[str] = set()
         self._waiting: dict[str, float] = {}
@@ -190,18 +191,39 @@ class Poller:
             # Until this listing succeeds the folder counts as never listed: after a failure every cycle
             # lists again (and fails visibly) instead of taking the unchanged folder for seen and healthy.
             self._listed_mtime = None
-            entries = await self._source.list()
+            entries, complete, cursor = await self._list(full=full_due)
             self._listed_mtime = dir_mtime
             if full_due:
                 self._last_full = started
             result.listed = True
             result.entries = len(entries)
-            plan = await self._registry.plan(self._accept(entries), now=self._wall(), complete=True)
-            self._waiting = plan.waiting
+            if complete:
+                plan = await self._registry.plan(self._accept(entries), now=self._wall(), complete=True)
+                self._waiting = plan.waiting
+            else:
+                # Only what changed was listed (never taken for deletions: only complete listings are).
+                # The files still settling (or due for a retry) that did not change are looked at by
+                # stat, as between listings.
+                listed = {e.name for e in entries}
+                pending = await self._stat_pending(skip=listed)
+                plan = await self._registry.plan([*self._accept(entries), *pending], now=self._wall())
+                self._waiting.update(plan.waiting)
         else:
             plan = await self._registry.plan(await self._stat_pending(), now=self._wall())
             self._waiting.update(plan.waiting)
         await self._process(plan, result)
+        if result.listed:
+            self._cursor = cursor  # only now: a cycle that failed on the way lists in full next time
+
+    async def _list(self, *, full: bool) -> tuple[list[RemoteEntry], bool, int | None]:
+        """(entries, complete, cursor): only what changed since the last listing where the source can
+        tell (SSH exec + find), in full every `full_listing_seconds` and after any failed cycle."""
+        since, self._cursor = (None if full else self._cursor), None
+        if isinstance(self._source, ChangeLister):
+            changes = await self._source.list_changed(since)
+            if changes is not None:
+                return changes.entries, changes.complete, changes.cursor
+        return await self._source.list(), True, None
 
     async def _recheck(self, result: CycleResult) -> None:
         due = self._gate.due()
@@ -244,11 +266,11 @@ class Poller:
             accepted.append(entry)
         return accepted
 
-    async def _stat_pending(self) -> list[RemoteEntry]:
+    async def _stat_pending(self, skip: set[str] | frozenset[str] = frozenset()) -> list[RemoteEntry]:
         """Between listings: stat one by one the few files still settling or due for a retry."""
         now = self._wall()
         names = self._gate.pending() + [n for n, at in self._waiting.items() if at <= now]
-        return await self._stat(names)
+        return await self._stat([n for n in names if n not in skip])
 
     async def _stat(self, names: list[str]) -> list[RemoteEntry]:
         found: list[RemoteEntry] = []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 import asyncssh
 import structlog
@@ -15,6 +17,11 @@ log = structlog.get_logger(__name__)
 # Builds the SFTP session object for one channel; the second argument is the chroot folder.
 # A subclass of asyncssh.SFTPServer (or a functools.partial of one) fits, which is how tests inject faults.
 SftpFactory = Callable[[asyncssh.SSHServerChannel[bytes], bytes], asyncssh.SFTPServer]
+
+# What the server does with a command (SSH exec): "refuse" the session like an SFTP-only server;
+# "shell": run it with /bin/sh in `root` (relative paths then mean the same folder over exec and SFTP);
+# "sftp": answer with an SFTP server, like OpenSSH's `ForceCommand internal-sftp` does for any command.
+ExecMode = Literal["refuse", "shell", "sftp"]
 
 CLIENT_KEY_NAME = "client_ed25519"
 KNOWN_HOSTS_NAME = "known_hosts"
@@ -53,11 +60,14 @@ class EmbeddedSftpServer:
         port: int = 0,
         sftp_factory: SftpFactory = asyncssh.SFTPServer,
         client_key_passphrase: str | None = None,
+        exec_mode: ExecMode = "refuse",
     ) -> None:
         self.root = root
         self.keys_dir = keys_dir
         self.host = host
         self.sftp_factory = sftp_factory  # read per session: may be swapped while running
+        self.exec_mode: ExecMode = exec_mode  # read per command: may be switched while running
+        self.commands_received = 0  # exec requests that reached the server (in "shell" and "sftp" modes)
         self._requested_port = port
         self._passphrase = client_key_passphrase
         self._host_key: asyncssh.SSHKey | None = None
@@ -116,6 +126,7 @@ class EmbeddedSftpServer:
             self._client_key = asyncssh.generate_private_key("ssh-ed25519")
         client_public = self._client_key.export_public_key("openssh").decode("ascii")
         chroot = os.fsencode(self.root.resolve())
+        commands = {"process_factory": self._command} if self.exec_mode != "refuse" else {}
         self._acceptor = await asyncssh.listen(
             self.host,
             self._port if self._port is not None else self._requested_port,
@@ -124,6 +135,8 @@ class EmbeddedSftpServer:
             server_factory=lambda: _ConnectionTracker(self),
             sftp_factory=lambda chan: self.sftp_factory(chan, chroot),
             allow_scp=False,
+            encoding=None,  # commands exchange bytes (SFTP is binary either way)
+            **commands,
             reuse_address=True,  # a restart rebinds the same port while old sockets sit in TIME_WAIT
         )
         self._port = self._acceptor.get_port()
@@ -170,6 +183,23 @@ class EmbeddedSftpServer:
             self._client_key.export_public_key("openssh")
         )
         self.known_hosts_path.write_text(self.known_hosts_line(), encoding="ascii")
+
+    async def _command(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
+        """One exec request (the subsystem "sftp" never comes here: asyncssh serves it with sftp_factory)."""
+        command = process.command
+        self.commands_received += 1
+        if self.exec_mode != "shell" or command is None:
+            await process.stdin.read()  # an SFTP server that gets no packet: reads to EOF, says nothing
+            process.exit(0)
+            return
+        proc = await asyncio.create_subprocess_exec(
+            "/bin/sh", "-c", command, cwd=self.root, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await proc.communicate()
+        process.stdout.write(out)
+        process.stderr.write(err)
+        process.exit(proc.returncode or 0)
 
     def _connection_opened(self, conn: asyncssh.SSHServerConnection) -> None:
         self._live.add(conn)

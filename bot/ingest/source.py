@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +15,16 @@ class RemoteEntry:
     size: int
     mtime: int
     is_file: bool  # from the entry's attributes (SFTP type), never guessed from the name
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """A listing by a source that can tell what changed: `cursor` (the source's own clock when the listing
+    started) asks the next call for only the entries created or changed since."""
+
+    entries: list[RemoteEntry]
+    cursor: int
+    complete: bool  # True: every entry of the folder (asked with no cursor); False: only changed ones
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,4 +70,16 @@ class StatsSource(Protocol):
 
     async def close(self) -> None:
         """Release connections; the source may be used again afterwards (it reconnects)."""
+        ...
+
+
+@runtime_checkable
+class ChangeLister(Protocol):
+    """Optional capability of a source: list only what changed since a cursor (SSH exec + `find`)."""
+
+    async def list_changed(self, since: int | None) -> Changes | None:
+        """Entries created or changed after `since` (a cursor from an earlier call; None: every entry).
+
+        None when the source cannot do it (capability probed once and cached): the caller lists in full.
+        """
         ...

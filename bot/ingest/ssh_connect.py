@@ -30,6 +30,7 @@ class SshParams:
     known_hosts: Path
     remote_dir: str
     recursive: bool = False
+    exec_listing: bool = True  # list with `find` over SSH exec where the account allows (probed once)
     connect_timeout: float = 15
     op_timeout: float = 30
     keepalive_interval: float = 15

@@ -15,8 +15,9 @@ import asyncssh
 import structlog
 
 from bot.errors import RemoteDirMissing, RemoteFileChanged, SourceError, SourceUnavailable
+from bot.ingest import exec_listing
 from bot.ingest.files import CHUNK_BYTES, FileTooLarge, PartFile, UnsafeName, unsafe_relpath_reason
-from bot.ingest.source import Downloaded, RemoteEntry
+from bot.ingest.source import Changes, Downloaded, RemoteEntry
 from bot.ingest.ssh_connect import Backoff, Session, SshParams, describe, open_session
 
 __all__ = ["SshParams", "SshSource"]
@@ -51,6 +52,9 @@ class SshSource:
         self._session: Session | None = None
         self._connect_lock = asyncio.Lock()
         self._last_error: SourceUnavailable | None = None
+        # May this account run `find` over SSH exec? None: not probed yet. Probed once, then cached for
+        # the life of the source (an account does not change kind between reconnects).
+        self._exec_ok: bool | None = None if params.exec_listing and not params.recursive else False
 
     @property
     def server(self) -> str:
@@ -82,6 +86,44 @@ class SshSource:
         entries: list[RemoteEntry] = []
         await self._walk(session, "", 0, entries)
         return entries
+
+    async def list_changed(self, since: int | None) -> Changes | None:
+        """One `find` over SSH exec (bot/ingest/exec_listing.py); None when the account cannot run it."""
+        if self._exec_ok is False:
+            return None
+        session = await self._connected()
+        if self._exec_ok is None:
+            self._exec_ok = await self._probe_exec(session)
+            if not self._exec_ok:
+                return None
+        folder = self._remote_path("").decode("utf-8", "surrogateescape")
+        command = exec_listing.listing_command(folder, since)
+        async with self._guard(session, "find listing"):
+            done = await self._timed(session, _run(session, command))
+        stdout, stderr = cast(bytes, done.stdout or b""), cast(bytes, done.stderr or b"")
+        try:
+            if done.exit_status != 0:
+                reason = stderr.decode("utf-8", "replace").strip()[:200]
+                raise exec_listing.ListingFormatError(reason or f"exit status {done.exit_status}")
+            cursor, entries = exec_listing.parse_listing(stdout)
+        except exec_listing.ListingFormatError as exc:
+            # Never required: SFTP lists from now on (and says what is wrong if the folder itself is).
+            self._exec_ok = False
+            log.warning("exec_listing_failed", server=self.server, reason=str(exc), fallback="sftp")
+            return None
+        return Changes(entries, cursor, complete=since is None)
+
+    async def _probe_exec(self, session: Session) -> bool:
+        refused: asyncssh.ChannelOpenError | None = None
+        async with self._guard(session, "exec probe"):  # a lost connection: probed again once it is back
+            try:
+                done = await self._timed(session, _run(session, exec_listing.PROBE_COMMAND))
+            except asyncssh.ChannelOpenError as exc:  # the server refuses commands: SFTP only
+                refused = exc
+        ok = refused is None and exec_listing.probe_ok(cast(bytes, done.stdout or b""), done.exit_status)
+        why = None if refused is None else describe(refused)
+        log.info("exec_listing_probed", server=self.server, available=ok, refused=why)
+        return ok
 
     async def stat(self, name: str) -> RemoteEntry | None:
         path = self._checked_path(name)
@@ -295,6 +337,11 @@ class SshSource:
                     log.warning("remote_dir_skipped", server=self.server, dir=repr(rel), depth=depth)
                     continue
                 await self._walk(session, rel, depth + 1, out)
+
+
+def _run(session: Session, command: str) -> Awaitable[asyncssh.SSHCompletedProcess]:
+    # stdin at EOF at once: a ForceCommand internal-sftp answering the command ends instead of waiting.
+    return session.conn.run(command, check=False, encoding=None, stdin=asyncssh.DEVNULL)
 
 
 def _entry(name: str, attrs: asyncssh.SFTPAttrs) -> RemoteEntry:

@@ -14,7 +14,7 @@ from typing import Any, cast
 
 import asyncssh
 
-from bot.ingest.sftp_server import EmbeddedSftpServer
+from bot.ingest.sftp_server import EmbeddedSftpServer, ExecMode
 from bot.ingest.ssh_source import SshParams
 
 REMOTE_DIR = "/gamestats"
@@ -114,7 +114,9 @@ class SftpRig:
 
 
 @asynccontextmanager
-async def sftp_rig(base: Path, *, passphrase: str | None = None) -> AsyncIterator[SftpRig]:
+async def sftp_rig(
+    base: Path, *, passphrase: str | None = None, exec_mode: ExecMode = "refuse"
+) -> AsyncIterator[SftpRig]:
     """Start an embedded server serving `base/remote` (chroot) with a FaultySftpServer; stop it after."""
     root = base / "remote"
     stats_dir = root / REMOTE_DIR.strip("/")
@@ -125,6 +127,7 @@ async def sftp_rig(base: Path, *, passphrase: str | None = None) -> AsyncIterato
         base / "keys",
         sftp_factory=functools.partial(FaultySftpServer, faults=faults),
         client_key_passphrase=passphrase,
+        exec_mode=exec_mode,
     )
     await server.start()
     try:
