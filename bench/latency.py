@@ -1,10 +1,14 @@
 """File closed on the game server → post printed by the chat sink, through a real `statsbot run`.
 
 Run: .venv/bin/python bench/latency.py [--files 30] [--poll 5] [--min-age 2] [--seed 1] [--no-recheck]
+                                       [--prefill 100000] [--exec shell|refuse]
 
-An embedded SFTP server on 127.0.0.1 serves a folder; the real App.run (scheduler, poller, settle gate,
-importer, outbox drainer) polls it with the console sink writing to a buffer that notes when each post is
-printed. Real sample files are released one by one, in chronological order, at random moments (so they
+The embedded SSH/SFTP server runs in a process of its own (bench/sftp_serve.py) serving a folder, with
+`--prefill N` files already in it (and imported: N registry rows in the database), commands allowed
+(`--exec shell`: the daemon lists with `find` over SSH exec) or refused (`--exec refuse`: an
+internal-sftp-only account, SFTP listings). The real App.run (scheduler, poller, settle gate, importer,
+outbox drainer) in this process polls it with the console sink writing to a buffer that notes when each
+post is printed. Real sample files are released one by one, in chronological order, at random moments (so they
 land at every phase of the poll cycle), each written and closed in one go like the c0rnp0rn mod does.
 Per file: the time from its close to its round post being printed. The target (DESIGN.md, "Numbers to
 hold") is poll interval + 2 s. `--no-recheck` turns off the early settle re-check (the behaviour before).
@@ -17,11 +21,15 @@ import asyncio
 import contextlib
 import io
 import math
+import os
 import random
+import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +42,9 @@ from bot.app import App
 from bot.chat import format as fmt
 from bot.chat.runtime import ChatRuntime, start_chat
 from bot.config import Settings
+from bot.db import files as dbfiles
 from bot.db.connection import Database
-from bot.ingest.sftp_server import EmbeddedSftpServer
+from bot.ingest.sftp_server import CLIENT_KEY_NAME, KNOWN_HOSTS_NAME
 from bot.log import configure_logging
 from bot.stats.model import RoundRef
 from bot.stats.names import parse_filename
@@ -43,8 +52,11 @@ from bot.stats.pairing import can_pair, round_ref
 from bot.stats.parser import parse_round
 
 SERVER = "bench"
-REMOTE_DIR = "gamestats"
+REMOTE_DIR = "gamestats"  # relative: the same folder over SFTP (chrooted) and over exec (run in the root)
 TARGET_SLACK = 2.0  # DESIGN.md: file closed → post delivered within poll interval + 2 s
+PREFILL_MTIME = 1_700_000_000
+PREFILL_BYTES = b"x" * 100
+SERVE = Path(__file__).resolve().parent / "sftp_serve.py"
 
 
 class StampedStream(io.StringIO):
@@ -98,18 +110,113 @@ def plan(count: int, poll: float, rng: random.Random) -> list[Release]:
     return releases
 
 
-def settings_for(root: Path, srv: EmbeddedSftpServer, poll: float, min_age: float) -> Settings:
+def prefill_names(count: int) -> list[str]:
+    """Valid names of 2020 (before every sample), one per second: what years of history leave behind."""
+    out = []
+    for i in range(count):
+        day, rest = divmod(i, 86400)
+        clock = f"{rest // 3600:02d}{rest // 60 % 60:02d}{rest % 60:02d}"
+        out.append(f"2020-{1 + day // 28:02d}-{1 + day % 28:02d}-{clock}-supply-round-{1 + i % 2}.txt")
+    return out
+
+
+async def prefill(served: Path, db_path: Path, count: int) -> None:
+    """`count` files in the served folder and as many `imported` registry rows (size and mtime match)."""
+    names = prefill_names(count)
+    for name in names:
+        path = served / name
+        path.write_bytes(PREFILL_BYTES)
+        os.utime(path, (PREFILL_MTIME, PREFILL_MTIME))
+    db = await Database.open(db_path)
+    try:
+        async with db.transaction() as tx:
+            rows = [(n, len(PREFILL_BYTES), PREFILL_MTIME) for n in names]
+            await dbfiles.record_seen(tx, SERVER, rows, time.time())
+            await tx.execute("UPDATE processed_files SET state = 'imported' WHERE server = ?", (SERVER,))
+    finally:
+        await db.close()
+
+
+async def prepare(root: Path, served: Path, db_path: Path, prefilled: int) -> None:
+    """The served folder with its prefill and a fresh database holding it as imported. A --workdir keeps
+    the prefill and a template database between runs (100,000 files take minutes to create and delete)."""
+    template = root / f"prefill-{prefilled}.db"
+    shutil.rmtree(root / "data", ignore_errors=True)
+    shutil.rmtree(root / "local_stats", ignore_errors=True)
+    if not template.exists():
+        shutil.rmtree(served, ignore_errors=True)
+        os.makedirs(served)
+        started = time.monotonic()
+        await prefill(served, template, prefilled)
+        print(f"prefilled {prefilled} files (imported) in {time.monotonic() - started:.1f} s", flush=True)
+    else:
+        print(f"reusing the {prefilled} prefilled files in {root}", flush=True)
+    db_path.parent.mkdir(parents=True)
+    shutil.copyfile(template, db_path)
+
+
+def remove_released(served: Path, releases: list[Release]) -> None:
+    for r in releases:
+        (served / r.name).unlink(missing_ok=True)
+
+
+@contextlib.asynccontextmanager
+async def server_process(root: Path, keys: Path, exec_mode: str) -> AsyncIterator[int]:
+    """bench/sftp_serve.py as a child process; yields its port, stops it by closing its stdin."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(SERVE), str(root), str(keys), "--exec", exec_mode,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    drain: asyncio.Task[bytes] | None = None
+    try:
+        while line := await proc.stdout.readline():
+            if line.startswith(b"port "):
+                break
+        else:
+            raise SystemExit("the SFTP server process ended before listening")
+        drain = asyncio.create_task(proc.stdout.read())  # keep its pipe from filling up
+        yield int(line.split()[1])
+    finally:
+        proc.stdin.close()
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+        if drain is not None:
+            await drain
+
+
+async def first_poll_done(db_path: Path, limit: float) -> float:
+    """Seconds until the daemon recorded its first successful poll (server_status), polled every 20 ms."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        with contextlib.suppress(sqlite3.Error):
+            conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+            try:
+                row = conn.execute("SELECT 1 FROM server_status WHERE last_success_at IS NOT NULL").fetchone()
+            finally:
+                conn.close()
+            if row is not None:
+                return time.monotonic() - started
+        await asyncio.sleep(0.02)
+    raise SystemExit(f"no completed poll within {limit:.0f} s")
+
+
+def settings_for(root: Path, port: int, keys: Path, poll: float, min_age: float) -> Settings:
     return Settings.from_values(
         paths={"data_dir": root / "data", "local_stats": root / "local_stats"},
         servers=[
             {
                 "name": SERVER,
                 "host": "127.0.0.1",
-                "port": srv.port,
+                "port": port,
                 "username": "bench",
-                "private_key": srv.client_key_path,
-                "known_hosts": srv.known_hosts_path,
-                "remote_dir": f"/{REMOTE_DIR}",
+                "private_key": keys / CLIENT_KEY_NAME,
+                "known_hosts": keys / KNOWN_HOSTS_NAME,
+                "remote_dir": REMOTE_DIR,
                 "poll_seconds": poll,
                 "min_file_age_seconds": min_age,
                 "connect_timeout_seconds": 5,
@@ -159,22 +266,35 @@ async def wait_printed(stream: StampedStream, releases: list[Release], limit: fl
             await asyncio.wait_for(stream.written.wait(), left)
 
 
-async def measure(count: int, poll: float, min_age: float, seed: int) -> dict[str, float | None]:
+async def measure(
+    count: int,
+    poll: float,
+    min_age: float,
+    seed: int,
+    *,
+    prefilled: int,
+    exec_mode: str,
+    workdir: Path | None,
+) -> dict[str, float | None]:
     releases = plan(count, poll, random.Random(seed))
     stream = StampedStream()
 
     async def chat(settings: Settings, db: Database) -> ChatRuntime:
         return await start_chat(settings, db, stream=stream)
 
-    with tempfile.TemporaryDirectory(prefix="statsbot-latency-") as tmp:
-        root = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        root = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="statsbot-latency-")))
         served = root / "served" / REMOTE_DIR
-        served.mkdir(parents=True)
-        async with EmbeddedSftpServer(root / "served", root / "keys") as srv:
-            app = App(settings_for(root, srv, poll, min_age), chat_factory=chat)
+        db_path = root / "data" / "statsbot.db"
+        await prepare(root, served, db_path, prefilled)
+        stack.callback(remove_released, served, releases)
+        async with server_process(root / "served", root / "keys", exec_mode) as port:
+            app = App(settings_for(root, port, root / "keys", poll, min_age), chat_factory=chat)
             stop = asyncio.Event()
             daemon = asyncio.create_task(app.run(stop), name="daemon")
-            await asyncio.sleep(1.0)  # connected and past the first cycle
+            first = await first_poll_done(db_path, 600)
+            print(f"first poll completed {first:.2f} s after start", flush=True)
+            await asyncio.sleep(1.5)  # and its confirming listing (the folder's mtime has whole seconds)
             closed = await release_all(served, releases)
             await wait_printed(stream, releases, 2 * poll + min_age + 10)
             stop.set()
@@ -206,11 +326,20 @@ def report(
         f"p95 {p95(values):.2f} s, max {max(values):.2f} s"
     )
     over = [v - target for v in values if v > target]
-    holds = missing == 0 and not over
+    every = missing == 0 and not over
     by = f", by at most {1000 * max(over):.0f} ms" if over else ""
     print(
-        f"target poll + {TARGET_SLACK:g} s = {target:.2f} s: "
-        f"{'HOLDS' if holds else 'MISSED'} ({len(over)} over{by})"
+        f"every file within poll + {TARGET_SLACK:g} s = {target:.2f} s: "
+        f"{'yes' if every else 'no'} ({len(over)} over{by})"
+    )
+    # DESIGN.md "Numbers to hold": p50 <= poll + 2 s and p95 <= 2 x poll + 2 s.
+    p50_ok = statistics.median(values) <= target
+    p95_ok = p95(values) <= 2 * poll + TARGET_SLACK
+    holds = missing == 0 and p50_ok and p95_ok
+    verdicts = f"p50 {'ok' if p50_ok else 'over'}, p95 {'ok' if p95_ok else 'over'}"
+    print(
+        f"goal p50 <= {target:.2f} s and p95 <= {2 * poll + TARGET_SLACK:.2f} s: "
+        f"{'HOLDS' if holds else 'MISSED'} ({verdicts})"
     )
     # Seen first by the cycle after its close (up to one interval), fetched once min_age has passed: at
     # the early re-check when that fits before the next cycle, else by a later cycle.
@@ -229,16 +358,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-recheck", action="store_true", help="no early settle re-check (as before)")
     parser.add_argument("--verbose", action="store_true", help="print every file's latency")
+    parser.add_argument("--prefill", type=int, default=0, help="files already in the folder (imported)")
+    parser.add_argument("--workdir", type=Path, help="keep the prefilled folder here between runs")
+    parser.add_argument(
+        "--exec", dest="exec_mode", choices=["shell", "refuse"], default="shell",
+        help="the server runs commands (find over SSH exec) or refuses them (SFTP listings)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.no_recheck:
         bot.app.RUN_MAX_EARLY_RECHECKS = 0
     configure_logging("WARNING", json=False)
     print(
         f"poll_seconds={args.poll:g} min_file_age_seconds={args.min_age:g} files={args.files} "
-        f"seed={args.seed} early re-check={'off' if args.no_recheck else 'on'}",
+        f"seed={args.seed} early re-check={'off' if args.no_recheck else 'on'} "
+        f"prefill={args.prefill} server process exec={args.exec_mode}",
         flush=True,
     )
-    latencies = asyncio.run(measure(args.files, args.poll, args.min_age, args.seed))
+    latencies = asyncio.run(
+        measure(
+            args.files,
+            args.poll,
+            args.min_age,
+            args.seed,
+            prefilled=args.prefill,
+            exec_mode=args.exec_mode,
+            workdir=args.workdir,
+        )
+    )
     holds = report(latencies, args.poll, args.min_age, recheck=not args.no_recheck, verbose=args.verbose)
     return 0 if holds else 1
 

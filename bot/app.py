@@ -86,12 +86,17 @@ class App:
     _cycles: dict[str, asyncio.Task[CycleResult]] = field(default_factory=dict)
     _halt: asyncio.Event = field(default_factory=asyncio.Event)  # set at shutdown: ends re-check waits
     _sources: dict[str, StatsSource] = field(default_factory=dict)
+    db_check_delay: float | None = None  # after a start that deferred the database check (None: default)
+    imports_stopped: str | None = None  # why, once a database check found damage: no poll runs after
 
     async def open(self) -> None:
         """Open the database (migrations, lock), load the memory layer ONCE, build pollers and chat."""
+        # After a clean shutdown the full check leaves the start-up path (seconds on a large database):
+        # `run` does it in the background, `once` when the last one is over a day old (bot/ops/dbcheck.py).
         self.db = await Database.open(
             self.settings.paths.db_path,
             continuity=continuity(self.settings, accept_data_loss=self.accept_data_loss),
+            defer_check=True,
         )
         try:
             memory = await MemoryCache.load(self.db)
@@ -182,6 +187,7 @@ class App:
     async def run(self, stop: asyncio.Event) -> int:
         """The daemon until `stop` is set: graceful shutdown lets in-flight imports commit. Returns 0."""
         from bot import notify  # systemd integration: only the long-running daemon talks to it
+        from bot.ops import dbcheck  # the database's full check in the background (bot/ops)
         from bot.ops.maintenance import serve_health  # optional /healthz + /metrics (bot/ops)
 
         self._halt.clear()
@@ -191,6 +197,7 @@ class App:
         chat_stop = asyncio.Event()
         chat_task: asyncio.Task[None] | None = None
         watchdog: asyncio.Task[None] | None = None
+        first_check: asyncio.Task[None] | None = None
         try:
             for server in self.settings.enabled_servers:
                 scheduler.add_interval(
@@ -200,6 +207,7 @@ class App:
                     args=(server.name, server.poll_seconds),
                 )
             scheduler.add_interval("sessions:close_idle", self._close_sessions, SESSION_CHECK_SECONDS)
+            scheduler.add_interval("db:check", self._db_check, dbcheck.INTERVAL_SECONDS, run_now=False)
             for job_id, seconds, job in [*default_maintenance(self.settings), *self.maintenance]:
                 scheduler.add_interval(job_id, job, seconds, args=(self,), run_now=False)
             scheduler.start()
@@ -210,6 +218,10 @@ class App:
             watchdog = asyncio.create_task(
                 notify.watchdog_loop(lambda: self._healthy(scheduler)), name="watchdog"
             )
+            assert self.db is not None
+            if self.db.check_deferred:
+                delay = dbcheck.START_DELAY_SECONDS if self.db_check_delay is None else self.db_check_delay
+                first_check = asyncio.create_task(self._db_check(delay), name="db:first_check")
             notify.notify_ready(f"polling {len(self.pollers)} server(s)")
             log.info("daemon_started", servers=list(self.pollers))
             await stop.wait()
@@ -221,7 +233,7 @@ class App:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.chat.drain_once(), SHUTDOWN_GRACE_SECONDS)
         finally:
-            for task in (watchdog, chat_task):
+            for task in (watchdog, chat_task, first_check):
                 if task is not None and not task.done():
                     task.cancel()
                     with contextlib.suppress(BaseException):
@@ -239,8 +251,25 @@ class App:
         # must not make systemd restart the daemon).
         return self.db is not None and scheduler.is_running
 
+    async def _db_check(self, delay: float = 0.0) -> None:
+        from bot.ops.dbcheck import run_check
+
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._halt.wait(), delay)
+        if self.db is not None and not self._halt.is_set() and self.imports_stopped is None:
+            await run_check(self.db, self._stop_imports, now=self.wall)
+
+    def _stop_imports(self, reason: str) -> None:
+        """A database check found damage: nothing more is imported into it (the alert says what to do)."""
+        self.imports_stopped = reason
+        for poller in self.pollers.values():
+            poller.stop()
+
     async def _poll_job(self, server: str, interval: float) -> None:
         """Scheduler job: the cycle runs in its own task so a scheduler shutdown cannot cut it short."""
+        if self.imports_stopped is not None:
+            return
         running = self._cycles.get(server)
         if running is not None and not running.done():
             return

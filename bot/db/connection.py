@@ -13,6 +13,7 @@ import contextlib
 import functools
 import os
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +24,13 @@ import structlog
 
 from bot.db import continuity as cont
 from bot.db import loss_check
-from bot.db.health import acquire_lock, check_or_move_aside, release_lock
+from bot.db.health import (
+    acquire_lock,
+    check_or_move_aside,
+    release_lock,
+    take_clean_marker,
+    write_clean_marker,
+)
 from bot.db.migrations_runner import apply_migrations
 from bot.db.tx import ExecResult, Params, Reader, SyncTx, as_async
 from bot.errors import DatabaseError
@@ -42,6 +49,10 @@ RECORD_RETRY_SECONDS = 30.0
 # commits may roll back. Acceptable because a file's state and its data are written in the SAME
 # transaction: a lost commit only means the file is imported again on the next poll, still exactly once
 # (posts already sent for a lost commit would be sent again — the lesser evil against an fsync per file).
+# A start after a clean shutdown skips the full check at start (the daemon runs it in the background)
+# only if the last full check that passed is younger than this; else it runs at start, as after a crash.
+CHECK_MAX_AGE_SECONDS = 24 * 3600.0
+
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
@@ -82,7 +93,15 @@ class Tx:
 class Database:
     """One sqlite3 connection on one worker thread, shared by the whole process."""
 
-    def __init__(self, path: Path, aconn: aiosqlite.Connection, lock_fd: int | None):
+    def __init__(
+        self,
+        path: Path,
+        aconn: aiosqlite.Connection,
+        lock_fd: int | None,
+        *,
+        checked_at: float | None = None,
+        check_deferred: bool = False,
+    ):
         self.path = path
         self._aconn: aiosqlite.Connection | None = aconn
         self._conn: sqlite3.Connection | None = aconn._conn
@@ -100,10 +119,18 @@ class Database:
         self._keeps_record = False
         self._record_dirty = False
         self._record_task: asyncio.Task[None] | None = None
+        self.checked_at = checked_at  # wall time the last full check passed (None: not known)
+        self.check_deferred = check_deferred  # opened without the full check: it is owed (background)
+        self.damaged = False  # a full check found damage: no clean-shutdown marker is written at close
 
     @classmethod
     async def open(
-        cls, path: Path, *, lock: bool = True, continuity: cont.Continuity | None = None
+        cls,
+        path: Path,
+        *,
+        lock: bool = True,
+        continuity: cont.Continuity | None = None,
+        defer_check: bool = False,
     ) -> Database:
         """Open (creating if needed) and migrate the database at `path`.
 
@@ -112,20 +139,31 @@ class Database:
         replaced silently) or when its schema is newer than this code. With `continuity` (the daemon and
         every command that writes) a database that is empty or behind the record of what it held is
         refused (DataLossError), and that record is kept up to date after commits.
+
+        The full check (`PRAGMA quick_check`, reads the whole file: seconds on a large database) runs
+        here unless `defer_check` and the previous run shut down cleanly (its marker, taken here so that
+        a crash from now on leaves none) within CHECK_MAX_AGE_SECONDS of a passed check; then
+        `check_deferred` is True and the caller owes the check (the daemon runs it in the background).
         """
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         lock_fd = acquire_lock(path) if lock else None
+        checked_at = take_clean_marker(path) if lock_fd is not None else None
+        deferred = defer_check and checked_at is not None and time.time() - checked_at < CHECK_MAX_AGE_SECONDS
         # Health check and pragmas first, in a plain worker thread: when they fail (corrupt file) there
         # is no aiosqlite thread to stop yet (aiosqlite's own failure path leaves an un-awaited future).
         try:
-            conn = await asyncio.to_thread(_connect, path, lock_fd is not None)
+            conn = await asyncio.to_thread(_connect, path, lock_fd is not None, not deferred)
         except BaseException:
             release_lock(lock_fd)
             raise
+        if deferred:
+            log.info("db_check_deferred", path=str(path), reason="clean shutdown", last_check_at=checked_at)
+        else:
+            checked_at = time.time()
         aconn = aiosqlite.Connection(lambda: conn, iter_chunk_size=64)
         await aconn
-        db = cls(path, aconn, lock_fd)
+        db = cls(path, aconn, lock_fd, checked_at=checked_at, check_deferred=deferred)
         try:
             version = await db._run(apply_migrations, db._connection())
             if continuity is not None and lock:
@@ -256,7 +294,8 @@ class Database:
         return self._conn
 
     async def close(self) -> None:
-        """PRAGMA optimize, close the connection, stop the worker thread, release the instance lock."""
+        """PRAGMA optimize, close the connection, stop the worker thread, write the clean-shutdown marker
+        (lock holder, no damage found), release the instance lock."""
         task, self._record_task = self._record_task, None
         if task is not None and not task.done():
             task.cancel()
@@ -272,6 +311,10 @@ class Database:
                     self._conn = None
                     self._aconn = None
                     await aconn.close()  # closes the sqlite3 connection and stops the worker thread
+            if self._lock_fd is not None and not self.damaged:
+                # A full check still owed (deferred, never run) is owed by the next start too: same stamp.
+                with contextlib.suppress(OSError):  # no marker: the next start simply checks in full
+                    write_clean_marker(self.path, checked_at=self.checked_at)
         release_lock(self._lock_fd)
         self._lock_fd = None
 
@@ -287,8 +330,8 @@ class Database:
 # --- functions that run on the worker thread -------------------------------------------------------
 
 
-def _connect(path: Path, holds_lock: bool) -> sqlite3.Connection:
-    conn = check_or_move_aside(path, holds_lock=holds_lock)
+def _connect(path: Path, holds_lock: bool, check: bool) -> sqlite3.Connection:
+    conn = check_or_move_aside(path, holds_lock=holds_lock, check=check)
     conn.row_factory = sqlite3.Row
     for pragma in _PRAGMAS:
         conn.execute(pragma)

@@ -1,10 +1,12 @@
-"""Start-up safety of the database file: the single-instance lock and the corruption check."""
+"""Start-up safety of the database file: the single-instance lock, the corruption check and the
+clean-shutdown marker that lets a start after a clean stop leave that check to the background."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import fcntl
+import json
 import os
 import sqlite3
 import time
@@ -39,7 +41,48 @@ def release_lock(fd: int | None) -> None:
             os.close(fd)
 
 
-def check_or_move_aside(path: Path, *, holds_lock: bool = True) -> sqlite3.Connection:
+def marker_path(path: Path) -> Path:
+    return path.with_name(path.name + ".clean-shutdown")
+
+
+def write_clean_marker(path: Path, *, checked_at: float | None) -> None:
+    """After a clean close: say so beside the database (fsynced), with when its last full check passed."""
+    marker = marker_path(path)
+    part = marker.with_name(marker.name + ".part")
+    with open(part, "w", encoding="utf-8") as handle:
+        json.dump({"closed_at": time.time(), "checked_at": checked_at}, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(part, marker)
+    _fsync_dir(path.parent)
+
+
+def take_clean_marker(path: Path) -> float | None:
+    """Remove the marker (a crash from now on must leave none) and return when the last full check
+    passed; None without a marker (crash, kill, power loss, first start) or with an unreadable one."""
+    marker = marker_path(path)
+    try:
+        text = marker.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    marker.unlink()
+    _fsync_dir(path.parent)
+    try:
+        checked_at = json.loads(text).get("checked_at")
+    except (ValueError, AttributeError):
+        return None
+    return float(checked_at) if isinstance(checked_at, int | float) else None
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check_or_move_aside(path: Path, *, holds_lock: bool = True, check: bool = True) -> sqlite3.Connection:
     """Connect (autocommit), run `PRAGMA quick_check`; a damaged file is moved aside, DatabaseError raised.
 
     Only the instance-lock holder moves a file: a read-only command (`health` from a Docker HEALTHCHECK,
@@ -59,11 +102,16 @@ def check_or_move_aside(path: Path, *, holds_lock: bool = True) -> sqlite3.Conne
                 ".corrupt file(s) elsewhere and start with `--accept-data-loss` to begin again from an "
                 "empty database on purpose (what it held is imported again without posts)"
             )
+    if not check and _size_mismatch(path) is not None:
+        check = True  # shorter than its own header says (truncated, a partial copy): check in full now
     # isolation_level=None: no implicit transactions, we issue BEGIN IMMEDIATE ourselves.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
-        reason = None if problems == ["ok"] else "; ".join(problems[:5])
+        # `check` False (a start after a clean shutdown): only the header is read here, the full check
+        # runs in the background (bot/ops/dbcheck.py); a file that is not a database still fails now.
+        sql = "PRAGMA quick_check" if check else "PRAGMA schema_version"
+        problems = [str(r[0]) for r in conn.execute(sql).fetchall()]
+        reason = None if problems == ["ok"] or not check else "; ".join(problems[:5])
     except sqlite3.DatabaseError as exc:
         reason = str(exc)
     if reason is None:
@@ -82,6 +130,32 @@ def check_or_move_aside(path: Path, *, holds_lock: bool = True) -> sqlite3.Conne
         finally:
             release_lock(fd)
     raise _moved_aside(path, reason)
+
+
+def _size_mismatch(path: Path) -> str | None:
+    """Why the file cannot be the database its header describes (cheap: 100 bytes and a stat), or None.
+
+    After a clean shutdown the WAL was checkpointed into the file, so its length is exactly the header's
+    page count times the page size (when the header's count is valid: its change counter matches).
+    """
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(100)
+        length = os.path.getsize(path)
+    except FileNotFoundError:
+        return None
+    if len(header) < 100:
+        return None if length == 0 else f"{length} bytes: shorter than a database header"
+    if not header.startswith(b"SQLite format 3\0"):
+        return None  # not a database at all: opening it fails on its own
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages, counter, valid_for = (int.from_bytes(header[i : i + 4], "big") for i in (28, 24, 92))
+    if counter == valid_for and pages * page_size > length:
+        return f"{length} bytes, header says {pages} pages of {page_size}"
+    if page_size and length % page_size:
+        return f"{length} bytes: not a whole number of {page_size}-byte pages"
+    return None
 
 
 def _moved_aside(path: Path, reason: str) -> DatabaseError:

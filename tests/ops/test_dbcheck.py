@@ -1,0 +1,147 @@
+"""The database's full check: at start after a crash, in the background after a clean shutdown, and a
+finding stops imports and alerts (real SQLite files, real daemon against the in-process SFTP server)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from bot.db import status
+from bot.db.connection import Database
+from bot.db.health import marker_path
+from bot.errors import DatabaseError
+from bot.ops import dbcheck
+from tests.helpers.daemon import QuietChat, daemon_settings, make_app, server_values
+from tests.helpers.sftp import sftp_rig
+
+NAME = "2025-10-02-213333-supply-round-1.txt"
+
+
+async def filled_database(path: Path) -> None:
+    """A database with enough file_events rows to span many pages, closed cleanly (marker written)."""
+    async with await Database.open(path) as db, db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO file_events (server, filename, at, event, detail) VALUES ('x', ?, 1, 'seen', ?)",
+            [(f"f{i}", "d" * 300) for i in range(400)],
+        )
+
+
+def scribble_over_a_page_of(path: Path, table: str) -> None:
+    """Damage one b-tree page of `table` in place, leaving page 1 (header, schema) intact."""
+    conn = sqlite3.connect(path)
+    try:
+        page = conn.execute("SELECT max(pageno) FROM dbstat WHERE name = ?", (table,)).fetchone()[0]
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+    finally:
+        conn.close()
+    data = bytearray(path.read_bytes())
+    start = (page - 1) * size
+    data[start : start + 200] = b"\xff" * 200
+    path.write_bytes(bytes(data))
+
+
+async def test_the_check_is_deferred_only_after_a_clean_shutdown(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    first = await Database.open(path, defer_check=True)
+    assert not first.check_deferred  # a first start (no marker) checks at once
+    await first.close()
+    assert marker_path(path).exists()
+    second = await Database.open(path, defer_check=True)
+    try:
+        assert second.check_deferred
+        assert not marker_path(path).exists()  # taken: a crash from now on leaves no marker behind
+    finally:
+        await second.close()
+    tools = await Database.open(path)  # commands that do not defer still check, and keep the marker rule
+    try:
+        assert not tools.check_deferred
+    finally:
+        await tools.close()
+
+
+async def test_a_start_after_a_crash_checks_at_start(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    await filled_database(path)
+    marker_path(path).unlink()  # what a SIGKILL or power loss leaves: no marker
+    scribble_over_a_page_of(path, "file_events")
+    with pytest.raises(DatabaseError, match="corrupt"):
+        await Database.open(path, defer_check=True)
+
+
+async def test_a_truncated_file_is_checked_at_start_even_with_a_marker(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    await filled_database(path)
+    with open(path, "r+b") as handle:
+        handle.truncate(4096 * 3)
+    with pytest.raises(DatabaseError, match="corrupt"):
+        await Database.open(path, defer_check=True)
+
+
+async def test_an_old_check_is_not_deferred_again(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    await filled_database(path)
+    marker_path(path).write_text('{"closed_at": 1, "checked_at": 1}')  # last check passed in 1970
+    db = await Database.open(path, defer_check=True)
+    try:
+        assert not db.check_deferred
+    finally:
+        await db.close()
+
+
+async def test_background_finding_stops_imports_alerts_and_forces_a_check_at_next_start(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    async with sftp_rig(tmp_path) as rig:
+        settings = daemon_settings(
+            tmp_path, [server_values("main", rig, poll_seconds=0.2, min_file_age_seconds=0.2)]
+        )
+        path = settings.paths.db_path
+        await filled_database(path)  # the previous run stopped cleanly...
+        scribble_over_a_page_of(path, "file_events")  # ...and the disk damaged a page since
+        app = make_app(settings, chat=QuietChat())
+        app.db_check_delay = 0.1
+        stop = asyncio.Event()
+        with capture_logs() as logs:
+            daemon = asyncio.create_task(app.run(stop))
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                if app.imports_stopped is not None:
+                    break
+            assert app.imports_stopped is not None
+            rig.write(NAME, (samples_dir / NAME).read_bytes())  # arrives after the finding
+            await asyncio.sleep(1.0)  # five poll intervals
+            assert app.db is not None
+            alerts = {a.key: a for a in await status.open_alerts(app.db)}
+            queued = await app.db.fetchall(
+                "SELECT payload FROM outbox WHERE kind = 'alert' AND channel = 'admin'"
+            )
+            stop.set()
+            assert await asyncio.wait_for(daemon, 30) == 0
+        events = [e["event"] for e in logs]
+        assert "db_check_deferred" in events
+        assert "db_check_failed" in events
+        assert not any(e["event"] == "file_processed" for e in logs)  # nothing imported after the finding
+        assert not (settings.paths.local_stats / "main" / NAME).exists()
+        assert "restore the newest backup" in alerts[dbcheck.ALERT_KEY].message
+        assert any(dbcheck.ALERT_KEY in str(row[0]) for row in queued)  # posted once to the admin channel
+        assert not marker_path(path).exists()  # no clean-shutdown marker over a damaged database
+    with pytest.raises(DatabaseError, match="corrupt"):
+        await Database.open(path, defer_check=True)  # so the next start checks, and moves it aside
+
+
+async def test_background_check_on_a_healthy_database_records_it(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    await filled_database(path)
+    db = await Database.open(path, defer_check=True)
+    try:
+        assert db.check_deferred
+        reasons: list[str] = []
+        assert await dbcheck.run_check(db, reasons.append, now=lambda: 5e9)
+        assert (reasons, db.check_deferred, db.checked_at) == ([], False, 5e9)
+    finally:
+        await db.close()
+    assert '"checked_at": 5000000000.0' in marker_path(path).read_text()
