@@ -220,7 +220,7 @@ def settings_for(root: Path, port: int, keys: Path, poll: float, min_age: float)
                 "poll_seconds": poll,
                 "min_file_age_seconds": min_age,
                 "connect_timeout_seconds": 5,
-                "operation_timeout_seconds": 10,
+                "operation_timeout_seconds": 60,  # an SFTP listing of 100,000 names takes seconds
             }
         ],
         backup={"enabled": False},
