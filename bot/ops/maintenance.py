@@ -53,7 +53,11 @@ async def health_alert_job(
     if app.db is None:
         return
     at = time.time() if now is None else now
-    verdict = report if report is not None else await check_health(app.db, app.settings, now=at)
+    verdict = (
+        report
+        if report is not None
+        else await check_health(app.db, app.settings, now=at, full_db_check=False)
+    )
     async with app.db.transaction() as tx:
         for check in verdict.checks:
             key = ALERTING_CHECKS.get(check.name)
@@ -99,11 +103,11 @@ async def serve_health(
     last: list[tuple[float, HealthReport]] = []
 
     async def probe() -> HealthReport:
-        # Scrapers poll often and the database check reads the whole file: a verdict serves a few seconds.
+        # Scrapers poll often: a verdict serves a few seconds (the database line is the scheduled check).
         now = time.monotonic()
         if last and now - last[0][0] < PROBE_CACHE_SECONDS:
             return last[0][1]
-        report = await check_health(db, settings, scheduler_running=scheduler_running())
+        report = await check_health(db, settings, scheduler_running=scheduler_running(), full_db_check=False)
         last[:] = [(now, report)]
         return report
 

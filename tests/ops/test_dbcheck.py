@@ -145,3 +145,39 @@ async def test_background_check_on_a_healthy_database_records_it(tmp_path: Path)
     finally:
         await db.close()
     assert '"checked_at": 5000000000.0' in marker_path(path).read_text()
+
+
+async def test_the_daemons_health_alerts_reuse_the_scheduled_check_instead_of_rereading_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.db import ops_queries
+    from bot.ops.health import check_health
+    from bot.ops.maintenance import health_alert_job
+
+    reads: list[Path] = []
+    real = ops_queries.quick_check_file
+
+    def counted(path: Path) -> list[str]:
+        reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(ops_queries, "quick_check_file", counted)
+    async with sftp_rig(tmp_path) as rig:
+        settings = daemon_settings(tmp_path, [server_values("main", rig)])
+        app = make_app(settings, chat=QuietChat())
+        await app.open()
+        try:
+            assert app.db is not None
+            await health_alert_job(app)  # what the daemon runs every minute
+            assert reads == []
+            line = (await check_health(app.db, settings, full_db_check=False)).checks[0]
+            assert (line.name, line.ok) == ("database", True)
+            assert "full check passed" in line.detail
+            app.db.damaged = True  # what a background finding leaves
+            line = (await check_health(app.db, settings, full_db_check=False)).checks[0]
+            assert not line.ok
+            await check_health(app.db, settings)  # `statsbot health` (CLI) still reads the whole file
+            assert reads == [settings.paths.db_path]
+            app.db.damaged = False
+        finally:
+            await app.close()
