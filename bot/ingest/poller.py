@@ -44,6 +44,7 @@ class CycleResult:
     server: str
     ok: bool = True
     listed: bool = False
+    complete: bool = False  # the listing held every entry (not only those changed since the last one)
     entries: int = 0
     settling: int = 0
     downloaded: int = 0
@@ -135,7 +136,7 @@ class Poller:
     async def poll(self) -> CycleResult:
         """One cycle. Never raises for a source failure: it is recorded, alerted after N in a row."""
         result = await self._guarded(self._cycle)
-        listing = result.entries if result.listed else None
+        listing = result.entries if result.listed and result.complete else None  # a folder's size
         await self._health.record(
             result.ok, result.error, listing, result.seconds, now=self._wall(),
             local=result.local_error, wrote=result.downloaded > 0 or not result.settling,
@@ -195,7 +196,7 @@ class Poller:
             self._listed_mtime = dir_mtime
             if full_due:
                 self._last_full = started
-            result.listed = True
+            result.listed, result.complete = True, complete
             result.entries = len(entries)
             if complete:
                 plan = await self._registry.plan(self._accept(entries), now=self._wall(), complete=True)

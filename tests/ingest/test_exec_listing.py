@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from bot.db import status
 from bot.ingest.exec_listing import ListingFormatError, parse_listing
 from bot.ingest.source import ChangeLister, RemoteEntry
 from bot.ingest.ssh_source import SshSource
@@ -166,6 +167,9 @@ async def test_poller_lists_only_changes_and_imports_the_new_file(tmp_path: Path
             rig.write(names[5], (samples_dir / names[5]).read_bytes())
             seen = await poller.poll()
             assert (seen.ok, seen.listed, seen.entries) == (True, True, 1)  # only the new file came back
+            assert app.db is not None
+            [row] = await status.server_statuses(app.db)
+            assert row.last_listing_count == 5  # the folder's size stays the last complete listing's
             clock.advance(3)
             done = await poller.poll()
             assert done.states == {names[5]: "imported"}
