@@ -20,9 +20,11 @@ if __package__ in (None, ""):  # run as a script: make `bot` importable
 import asyncssh
 
 from bot.ingest.sftp_server import EmbeddedSftpServer, ExecMode
+from bot.log import configure_logging
 
 
 async def serve(root: Path, keys: Path, exec_mode: ExecMode) -> None:
+    configure_logging("WARNING", json=False)  # stdout carries the port line; nothing else
     asyncssh.set_log_level("WARNING")
     async with EmbeddedSftpServer(root, keys, exec_mode=exec_mode) as server:
         print(f"port {server.port}", flush=True)
