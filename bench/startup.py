@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/startup.py [--files 100000] [--runs 3] [--workdir DI
 
 Builds once (kept in --workdir between runs; ~2-4 min here): `--files` varied stats files
 (bench/samples.py) in a served folder, imported into a database by the real backfill (server `bench`,
-posts marked sent so the console sink has nothing to print). Then, per run, a fresh copy of that
+posts marked sent and past sessions closed, as years of running leave them). Then, per run, a fresh copy of that
 database, the embedded SSH server in a process of its own (bench/sftp_serve.py, commands allowed) and
 `python -m bot run` as a child process; the figure is the wall time from just before the launch to the
 moment its first successful poll is recorded (`server_status.last_success_at`, read from the database
@@ -68,7 +68,10 @@ async def build(work: Path, count: int) -> Path:
     part.unlink(missing_ok=True)
     async with await Database.open(part) as db:
         summary = await backfill(db, files, server=SERVER, settings=ImportSettings())
+        # What a daemon that has run for years leaves: every post sent, every past session closed (else
+        # the first minutes after start close thousands of sessions: a catch-up, not a start or idle).
         await db.execute("UPDATE outbox SET state = 'sent', sent_at = created_at")
+        await db.execute("UPDATE sessions SET closed = 1")
     marker_path(part).unlink(missing_ok=True)
     os.replace(part, template)
     print(f"imported in {time.monotonic() - started:.0f} s: {summary.line()}", flush=True)
