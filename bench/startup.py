@@ -5,10 +5,10 @@ Run: .venv/bin/python bench/startup.py [--files 100000] [--runs 3] [--workdir DI
 Builds once (kept in --workdir between runs; 3-15 min here): `--files` varied stats files
 (bench/samples.py) in a served folder, imported into a database by the real backfill (server
 `bench`, posts marked sent and past sessions closed, as years of running leave them). Then, per run,
-a fresh copy of that database, the embedded SSH server in a process of its own (bench/sftp_serve.py, commands allowed) and
-`python -m bot run` as a child process; the figure is the wall time from just before the launch to the
-moment its first successful poll is recorded (`server_status.last_success_at`, read from the database
-every 20 ms). Two starts are timed:
+a fresh copy of that database, the embedded SSH server in a process of its own (bench/sftp_serve.py,
+commands allowed) and `python -m bot run` as a child process; the figure is the wall time from just
+before the launch to the moment its first successful poll is recorded (`server_status.last_success_at`,
+read from the database every 20 ms). Two starts are timed:
 
 * clean: the database as a clean shutdown leaves it (its clean-shutdown marker beside it): the full
   check (`PRAGMA quick_check`) is deferred to the background;
