@@ -227,3 +227,26 @@ async def test_a_lost_channel_alerts_once_not_per_post(db: Database) -> None:
         assert row is not None
         assert row.state == "dead"
     assert len([pid for ch, pid in sink.delivered if ch == "admin"]) == 1
+
+
+async def test_the_drainers_query_reads_only_pending_posts_after_years_of_sent_ones(db: Database) -> None:
+    """Every 1.5 s the drainer asks for sendable posts: with the table's statistics saying almost all
+    rows are 'sent' (PRAGMA optimize at every close), it must still go through the pending index, not
+    walk the whole outbox (0.3 s per run at 117,000 posts: most of an idle daemon's CPU)."""
+    from bot.db import chat_queries
+
+    async with db.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO outbox (kind, channel, dedupe_key, payload, nonce, state, created_at, sent_at) "
+            "VALUES ('round', 'stats', ?, '{}', ?, 'sent', 1, 2)",
+            [(f"old:{i}", f"n{i}") for i in range(3000)],
+        )
+    head = await enqueue(db, "round", round_post())
+    await db.execute("ANALYZE")
+    plan = " | ".join(
+        str(r[3])
+        for r in await db.fetchall("EXPLAIN QUERY PLAN " + chat_queries.SENDABLE_SQL, (2e3, 2e3, 50))
+    )
+    assert "SCAN" not in plan, plan
+    assert plan.count("USING INDEX outbox_pending") == 2, plan
+    assert [r.id for r in await chat_queries.sendable(db, now=2000.0, limit=50)] == [head]
