@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/record.py [--files 5000] [--rounds 3] [--big 100000]
 
 Each round imports the same N distinct files (bench/samples.py) into a fresh database twice, once
 opened as the daemon and `statsbot import` open it (`continuity=`: the record `statsbot.watermark` is
-rewritten 0.5 s after commits, fsync of WAL + database + record, outside the database lock) and once
+rewritten 0.5 s after commits, fsync of the WAL + record, outside the database lock) and once
 without. Prints files/s for both, how often the record was written and the time those writes took.
 Then one record write against a scratch database of `--big` minimal rounds on 3 servers.
 """
@@ -73,7 +73,7 @@ def big_record(rounds: int, base: Path) -> None:
         done = time.perf_counter()
         print(
             f"{marks.rounds:,} rounds: read_marks {1000 * (read - started):.1f} ms, "
-            f"persist (fsync WAL + db + record, rename) {1000 * (done - read):.1f} ms"
+            f"persist (fsync WAL + record, rename) {1000 * (done - read):.1f} ms"
         )
     conn.close()
 
