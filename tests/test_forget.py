@@ -144,3 +144,37 @@ async def test_sigkill_then_deleted_wal_is_refused(tmp_path: Path) -> None:
     assert (code, posts(out)) == (1, 0), err
     assert "statsbot refuses" in err, err
     assert "--accept-data-loss" in err, err
+
+
+async def test_readers_say_an_emptied_database_is_refused_instead_of_advising_sync(tmp_path: Path) -> None:
+    files = round_ones()
+    async with sftp_rig(tmp_path / "sftp") as rig:
+        config = setup(tmp_path, rig)
+        for name, data in files[:3]:
+            rig.write(name, data)
+        code, out, err = await statsbot(config, "once")
+        assert (code, posts(out)) == (0, 3), err
+        code, out, err = await statsbot(config, "health")
+        assert code == 0, out + err
+        assert "refused" not in out
+        (tmp_path / "data" / "statsbot.db").write_bytes(b"")  # emptied while stopped
+
+        # quick_check passes on the empty file; the record does not: health (the Docker HEALTHCHECK)
+        # and diagnose say the database is refused, instead of "healthy" or "`statsbot sync` imports them".
+        code, out, err = await statsbot(config, "health")
+        assert code == 1, out + err
+        assert "BAD  database record        refused at start:" in out, out
+        assert "is EMPTY" in out, out
+        code, out, err = await statsbot(config, "diagnose")
+        assert code == 1, out + err
+        assert "! DATABASE REFUSED" in out, out
+        assert "sync --accept-data-loss" in out, out
+        code, out, err = await statsbot(config, "diagnose", "--json")
+        assert code == 1, out + err
+        assert "is EMPTY" in json.loads(out)["refused"]
+
+        code, out, err = await statsbot(config, "sync", "--accept-data-loss")
+        assert code == 0, out + err
+        code, out, err = await statsbot(config, "diagnose")
+        assert code == 0, out + err
+        assert "REFUSED" not in out, out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,7 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_diagnose(args: argparse.Namespace) -> int:
+    from bot.factory import continuity
     from bot.ops.diagnose import diagnose
     from bot.ops.report import render_text, report_to_json
 
@@ -102,6 +104,8 @@ def cmd_diagnose(args: argparse.Namespace) -> int:
     async def body() -> int:
         async with await open_db(settings, write=False) as db:
             report = await diagnose(db, settings, server=args.server, remote=not args.no_remote)
+            refused = await db.loss_refusal(continuity(settings))
+        report = dataclasses.replace(report, refused=refused)
         if args.json:
             print_json(report_to_json(report))
         else:

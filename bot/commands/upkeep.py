@@ -45,13 +45,18 @@ def _retention(args: argparse.Namespace) -> int:
 
 
 def _health(args: argparse.Namespace) -> int:
-    from bot.ops.health import check_health
+    from bot.factory import continuity
+    from bot.ops.health import Check, HealthReport, check_health
 
     settings = load(args)
 
     async def body() -> int:
         async with await open_db(settings, write=False) as db:
             report = await check_health(db, settings)
+            refused = await db.loss_refusal(continuity(settings))
+        if refused is not None:  # quick_check passes on an emptied or restored file: the record does not
+            record = Check("database record", False, f"refused at start: {refused}")
+            report = HealthReport((record, *report.checks))
         if args.json:
             print_json(report.to_json())
         else:

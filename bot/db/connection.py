@@ -175,6 +175,11 @@ class Database:
         log.info("db_opened", path=str(path), schema_version=version)
         return db
 
+    async def loss_refusal(self, continuity: cont.Continuity) -> str | None:
+        """Why the daemon and the writing commands would refuse this database at start, or None (reads)."""
+        async with self._lock:
+            return await self._run(loss_check.refusal, self._connection(), self.path, continuity)
+
     async def _run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         if self._conn is None:
             raise DatabaseError(f"database {self.path} is closed")

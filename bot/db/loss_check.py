@@ -63,6 +63,28 @@ def check(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> None:
     _accept(conn, db_path, lost.newest, "behind" if same else "replaced")
 
 
+def refusal(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> str | None:
+    """What `check` would refuse this database with (without `--accept-data-loss`), or None; reads only.
+
+    For the readers (`diagnose`, `health`): they run on a refused database, and must say it is refused
+    rather than advise a `sync` or a daemon that would refuse it.
+    """
+    try:
+        record = read_record(record_path(db_path))
+    except DataLossError as exc:
+        return str(exc)
+    if record is None:
+        kept = _local_newest(policy.local_stats) if is_empty(conn) else {}
+        return _no_record_message(db_path, policy, sum(n for n, _ in kept.values())) if kept else None
+    lost, marks = record.marks, read_marks(conn)
+    same = lost.instance_id == marks.instance_id
+    if same and not marks.behind(lost):
+        return None
+    if lost.rounds_seq == 0 and lost.sent_max == 0 and is_empty(conn):
+        return None
+    return _message(db_path, policy, record, marks, empty=is_empty(conn), same=same)
+
+
 def _accept(conn: sqlite3.Connection, db_path: Path, lost_newest: Mapping[str, str], why: str) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:

@@ -45,10 +45,12 @@ class DiagnoseReport:
 
     generated_at: float
     servers: tuple[ServerReport, ...]
+    # Why the daemon and the writing commands refuse this database at start (bot/db/loss_check.py).
+    refused: str | None = None
 
     @property
     def healthy(self) -> bool:
-        return all(s.healthy for s in self.servers)
+        return self.refused is None and all(s.healthy for s in self.servers)
 
 
 def scan_local(folder: Path) -> dict[str, LocalFile]:

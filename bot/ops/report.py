@@ -50,6 +50,7 @@ def report_to_json(report: DiagnoseReport) -> dict[str, Any]:
     return {
         "generated_at": _iso(report.generated_at),
         "healthy": report.healthy,
+        "refused": report.refused,
         "servers": [server_to_json(s) for s in report.servers],
     }
 
@@ -103,6 +104,13 @@ def agreement(rep: ServerReport) -> str:
 def render_text(report: DiagnoseReport, *, max_files: int = MAX_FILES_SHOWN) -> str:
     """The terminal table: per server the four counts, then each difference, then what to do."""
     lines = [f"statsbot diagnose — {_iso(report.generated_at)}"]
+    if report.refused is not None:
+        lines += [
+            "",
+            "! DATABASE REFUSED: `run`, `once`, `sync` and every command that writes refuse it until the "
+            "loss is dealt with; the recommendations below apply after that (`sync --accept-data-loss`).",
+            f"  {report.refused}",
+        ]
     if not report.servers:
         lines.append("no servers configured and nothing in the database")
     for rep in report.servers:
