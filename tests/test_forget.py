@@ -11,6 +11,7 @@ import asyncio
 import json
 import shutil
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -178,3 +179,35 @@ async def test_readers_say_an_emptied_database_is_refused_instead_of_advising_sy
         code, out, err = await statsbot(config, "diagnose")
         assert code == 0, out + err
         assert "REFUSED" not in out, out
+
+
+async def test_a_backup_from_before_the_upgrade_is_named_so_not_another_database(tmp_path: Path) -> None:
+    files = round_ones()
+    db = tmp_path / "data" / "statsbot.db"
+    async with sftp_rig(tmp_path / "sftp") as rig:
+        config = setup(tmp_path, rig)
+        for name, data in files[:2]:
+            rig.write(name, data)
+        code, out, err = await statsbot(config, "once")
+        assert (code, posts(out)) == (0, 2), err
+        # The backup an operator took before upgrading (upgrade step 1): schema 3, no instance id yet.
+        old = tmp_path / "pre-upgrade.db"
+        shutil.copyfile(db, old)
+        conn = sqlite3.connect(old)
+        conn.executescript(
+            "DROP TABLE instance; DELETE FROM schema_version WHERE version = 4; PRAGMA user_version = 3; "
+            "DELETE FROM outbox WHERE id > 1; DELETE FROM processed_files WHERE round_id > 1; "
+            "PRAGMA foreign_keys = ON; DELETE FROM rounds WHERE id > 1;"
+        )
+        conn.close()
+        rig.write(*files[2])
+        code, out, err = await statsbot(config, "once")
+        assert (code, posts(out)) == (0, 1), err
+
+        shutil.copyfile(old, db)  # put back as §2 says ("restore the backup taken in step 1")
+        code, out, err = await statsbot(config, "once")
+        assert (code, posts(out)) == (1, 0), err
+        assert "made by a statsbot version before the record" in err, err
+        assert "another database" not in err, err
+        code, out, err = await statsbot(config, "once", "--accept-data-loss")
+        assert (code, posts(out)) == (0, 0), err  # the two rounds it lacked: imported, not posted again

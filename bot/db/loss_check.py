@@ -59,7 +59,17 @@ def check(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> None:
         write_record(conn, db_path)  # it never held a round nor posted anything: nothing to lose
         return
     if not policy.accept_data_loss:
-        raise DataLossError(_message(db_path, policy, record, marks, empty=is_empty(conn), same=same))
+        raise DataLossError(
+            _message(
+                db_path,
+                policy,
+                record,
+                marks,
+                empty=is_empty(conn),
+                same=same,
+                older=_instance_newer_than(conn, record),
+            )
+        )
     _accept(conn, db_path, lost.newest, "behind" if same else "replaced")
 
 
@@ -82,7 +92,15 @@ def refusal(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> str 
         return None
     if lost.rounds_seq == 0 and lost.sent_max == 0 and is_empty(conn):
         return None
-    return _message(db_path, policy, record, marks, empty=is_empty(conn), same=same)
+    return _message(
+        db_path,
+        policy,
+        record,
+        marks,
+        empty=is_empty(conn),
+        same=same,
+        older=_instance_newer_than(conn, record),
+    )
 
 
 def _accept(conn: sqlite3.Connection, db_path: Path, lost_newest: Mapping[str, str], why: str) -> None:
@@ -142,8 +160,22 @@ def _how_to_proceed(db_path: Path, policy: Continuity) -> str:
     )
 
 
+def _instance_newer_than(conn: sqlite3.Connection, record: Record) -> bool:
+    """The database got its instance id (migration 0004) after the record was written: it was made by a
+    version before the record (a backup taken before the upgrade), not another install's database."""
+    row = conn.execute("SELECT created_at FROM instance WHERE id = 1").fetchone()
+    return row is not None and float(row[0]) > record.written_at
+
+
 def _message(
-    db_path: Path, policy: Continuity, record: Record, marks: Marks, *, empty: bool, same: bool
+    db_path: Path,
+    policy: Continuity,
+    record: Record,
+    marks: Marks,
+    *,
+    empty: bool,
+    same: bool,
+    older: bool = False,
 ) -> str:
     lost = record.marks
     when = dt.datetime.fromtimestamp(record.written_at, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
@@ -153,6 +185,11 @@ def _message(
     )
     if empty:
         state = f"{db_path} is EMPTY"
+    elif not same and older:
+        state = (
+            f"{db_path} was made by a statsbot version before the record (its instance id is new: a "
+            "backup taken before the upgrade?), not the database the record describes"
+        )
     elif not same:
         state = f"{db_path} is another database (instance {marks.instance_id}, not {lost.instance_id})"
     else:
