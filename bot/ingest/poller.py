@@ -191,11 +191,9 @@ class Poller:
                 self._confirm_after = None
             # Until this listing succeeds the folder counts as never listed: after a failure every cycle
             # lists again (and fails visibly) instead of taking the unchanged folder for seen and healthy.
+            # A listing counts once its new rows are recorded too (a full database disk fails that part).
             self._listed_mtime = None
             entries, complete, cursor = await self._list(full=full_due)
-            self._listed_mtime = dir_mtime
-            if full_due:
-                self._last_full = started
             result.listed, result.complete = True, complete
             result.entries = len(entries)
             if complete:
@@ -209,6 +207,9 @@ class Poller:
                 pending = await self._stat_pending(skip=listed)
                 plan = await self._registry.plan([*self._accept(entries), *pending], now=self._wall())
                 self._waiting.update(plan.waiting)
+            self._listed_mtime = dir_mtime
+            if full_due:
+                self._last_full = started
         else:
             plan = await self._registry.plan(await self._stat_pending(), now=self._wall())
             self._waiting.update(plan.waiting)

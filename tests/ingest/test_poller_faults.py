@@ -90,3 +90,49 @@ async def test_one_files_unexpected_error_fails_that_file_and_the_others_import(
             assert row.next_attempt_at is not None
         finally:
             await app.close()
+
+
+async def test_a_listing_whose_rows_were_not_recorded_is_made_again_once_the_database_works(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    # A full database disk: the listing succeeds, recording its new rows fails. The folder's mtime does
+    # not change again, so the next cycles must still list it, not wait for the next full listing.
+    async with sftp_rig(tmp_path) as rig:
+        rig.write(R1, (samples_dir / R1).read_bytes())
+        clock = Clock()
+        values = server_values("main", rig, full_listing_seconds=3600)
+        app = make_app(daemon_settings(tmp_path, [values]), clock)
+        await app.open()
+        try:
+            assert app.db is not None
+            assert await _settle(app, clock) == {R1: "imported"}
+            clock.advance(3)
+            await app.pollers["main"].poll()  # the 1-second confirm listing is spent
+            shell = sqlite3.connect(app.db.path)
+            try:
+                shell.execute(
+                    "CREATE TRIGGER full BEFORE INSERT ON processed_files "
+                    "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+                )
+                shell.commit()
+            finally:
+                shell.close()
+            rig.write(S1, (samples_dir / S1).read_bytes())
+            os.utime(rig.stats_dir, (os.stat(rig.stats_dir).st_mtime + 10,) * 2)
+            for _ in range(2):  # the change listing and its confirm listing both fail to record
+                clock.advance(3)
+                assert not (await app.pollers["main"].poll()).ok
+            shell = sqlite3.connect(app.db.path)
+            try:
+                shell.execute("DROP TRIGGER full")
+                shell.commit()
+            finally:
+                shell.close()
+            clock.advance(3)
+            back = await app.pollers["main"].poll()
+            assert back.ok
+            assert back.listed  # listed again although the folder's mtime did not change since
+            clock.advance(3)
+            assert (await app.pollers["main"].poll()).states == {S1: "imported"}
+        finally:
+            await app.close()
