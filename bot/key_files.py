@@ -84,3 +84,33 @@ def known_hosts_problem(path: Path) -> str | None:
     if keys == 0:
         return f"{path} holds no host key: add the server's (ssh-keyscan -p PORT HOST, then verify it)"
     return None
+
+
+def unpinned_servers(settings: Settings) -> list[str]:
+    """Warnings for enabled servers whose known_hosts parses but holds no key for their host and port:
+    the connection would be refused ("host key unknown") at every poll. A warning, not an error: a host
+    name pinned by its IP address only still matches at connect time (the address is known then)."""
+    import ipaddress
+
+    import asyncssh
+
+    found: list[str] = []
+    for index, server in enumerate(settings.servers):
+        if not server.enabled or known_hosts_problem(server.known_hosts) is not None:
+            continue
+        try:
+            addr = str(ipaddress.ip_address(server.host))
+        except ValueError:
+            addr = ""
+        pins = asyncssh.import_known_hosts(server.known_hosts.read_text(encoding="utf-8"))
+        trusted, authorities, *_ = pins.match(server.host, addr, server.port)
+        if trusted or authorities:
+            continue
+        target = server.host if server.port == 22 else f"[{server.host}]:{server.port}"
+        by_ip = "" if addr else " (unless it is pinned by its IP address only)"
+        found.append(
+            f"servers[{index}].known_hosts: {server.known_hosts} has no key for {target}{by_ip}: every "
+            f"connection would be refused as 'host key unknown'. Add it: ssh-keyscan -p {server.port} "
+            f"{server.host} >> {server.known_hosts}, then verify the fingerprint (ssh-keygen -lf)"
+        )
+    return found

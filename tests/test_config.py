@@ -358,6 +358,30 @@ def test_config_check_refuses_unusable_key_files_naming_the_key(
     assert "configuration OK" not in err
 
 
+def test_config_check_warns_when_known_hosts_does_not_pin_the_servers_host(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, known_hosts = make_ssh_files(tmp_path / "home", host="[127.0.0.1]:2222")  # pinned by address
+    path = write(tmp_path, SERVER.replace('username = "et"', 'username = "et"\nport = 2222'))
+    assert main(["--config", str(path), "config", "check"]) == EXIT_OK  # a warning, not an error
+    err = capsys.readouterr().err
+    named = f"servers[0].known_hosts: {known_hosts} has no key for [et.example.org]:2222 (unless it is "
+    assert named in err, err
+    assert "ssh-keyscan -p 2222 et.example.org" in err, err
+
+    by_ip = SERVER.replace('host = "et.example.org"', 'host = "127.0.0.1"\nport = 2223')
+    ip = write(tmp_path, by_ip, name="ip.toml")
+    assert main(["--config", str(ip), "config", "check"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert f"{known_hosts} has no key for [127.0.0.1]:2223: every connection would be refused" in err, err
+
+    known_hosts.write_text(
+        known_hosts.read_text() + known_hosts.read_text().replace("127.0.0.1", "et.example.org")
+    )
+    assert main(["--config", str(path), "config", "check"]) == EXIT_OK
+    assert "known_hosts" not in capsys.readouterr().err
+
+
 def test_encrypted_key_without_its_passphrase_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -36,7 +36,7 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     path: Path = args.config
-    from bot.key_files import check_key_files
+    from bot.key_files import check_key_files, unpinned_servers
 
     try:
         settings = load_settings(path)
@@ -48,7 +48,7 @@ def run_check(args: argparse.Namespace) -> int:
             sys.stderr.write(f"statsbot: invalid configuration ({path}): {problem.key}: {problem.reason}\n")
         return EXIT_USAGE
     sys.stdout.write(render_settings(settings, source=path) + "\n")
-    for warning in config_warnings(settings):
+    for warning in [*config_warnings(settings), *unpinned_servers(settings)]:
         sys.stderr.write(f"warning: {warning}\n")
     sys.stderr.write(f"configuration OK: {path}\n")
     return EXIT_OK
