@@ -13,6 +13,7 @@ import shutil
 import signal
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -190,12 +191,11 @@ async def test_a_backup_from_before_the_upgrade_is_named_so_not_another_database
             rig.write(name, data)
         code, out, err = await statsbot(config, "once")
         assert (code, posts(out)) == (0, 2), err
-        # The backup an operator took before upgrading (upgrade step 1): schema 3, no instance id yet.
+        # The backup an operator took before upgrading (upgrade step 1) holds one round.
         old = tmp_path / "pre-upgrade.db"
         shutil.copyfile(db, old)
         conn = sqlite3.connect(old)
         conn.executescript(
-            "DROP TABLE instance; DELETE FROM schema_version WHERE version = 4; PRAGMA user_version = 3; "
             "DELETE FROM outbox WHERE id > 1; DELETE FROM processed_files WHERE round_id > 1; "
             "PRAGMA foreign_keys = ON; DELETE FROM rounds WHERE id > 1;"
         )
@@ -204,7 +204,16 @@ async def test_a_backup_from_before_the_upgrade_is_named_so_not_another_database
         code, out, err = await statsbot(config, "once")
         assert (code, posts(out)) == (0, 1), err
 
-        shutil.copyfile(old, db)  # put back as §2 says ("restore the backup taken in step 1")
+        # Put back as §2 says ("restore the backup taken in step 1"). It had no instance id: migration
+        # 0004 gives it a new one at this first start, i.e. after the record was written (the state made
+        # here by hand, since the later migrations cannot be undone to run 0004 again).
+        conn = sqlite3.connect(old)
+        conn.execute(
+            "UPDATE instance SET instance_id = lower(hex(randomblob(16))), created_at = ?", (time.time(),)
+        )
+        conn.commit()
+        conn.close()
+        shutil.copyfile(old, db)
         code, out, err = await statsbot(config, "once")
         assert (code, posts(out)) == (1, 0), err
         assert "made by a statsbot version before the record" in err, err
