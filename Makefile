@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/backfill.py
 	$(BIN)/python bench/poll_cycle.py
+	$(BIN)/python bench/chat_queries.py
 
 demo: install
 	$(BIN)/statsbot demo

@@ -18,7 +18,7 @@ EXIT_USAGE = 2
 
 # Command-group modules under bot.commands, imported only when the parser is built (never at import time).
 COMMAND_MODULES: tuple[str, ...] = (
-    "config", "daemon", "parse", "discord", "ops", "upkeep", "outbox", "session",
+    "config", "daemon", "parse", "discord", "ops", "upkeep", "outbox", "session", "players",
 )  # fmt: skip
 
 Handler = Callable[[argparse.Namespace], int]

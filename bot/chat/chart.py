@@ -10,7 +10,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from bot.db.chat_queries import PlayerRound
+from bot.db.player_boards import DayLine
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -72,26 +72,35 @@ def _legend(ax: Axes, handles: list[Any], columns: int) -> None:
     legend.set_in_layout(True)
 
 
-def rounds_chart(rounds: Sequence[PlayerRound], title: str) -> bytes:
-    """Kills and deaths per round (bars), DPM (line, second axis), one legend for all three."""
+def form_chart(series: Sequence[tuple[str, Sequence[DayLine]]], title: str) -> bytes:
+    """/stats and /compare: K/D per day played (a line per player) over the first player's kills per
+    day (bars, second axis), dates under the axis, one legend."""
     figure, ax = _figure(6.4, 3.6)
-    xs = list(range(len(rounds)))
-    bars_k = ax.bar([x - 0.2 for x in xs], [r.kills for r in rounds], width=0.4, label="kills", color=KILLS)
-    deaths = [r.deaths for r in rounds]
-    bars_d = ax.bar([x + 0.2 for x in xs], deaths, width=0.4, label="deaths", color=DEATHS)
-    _ticks(ax, [f"{r.map[:14]} R{r.round_number}" for r in rounds])
-    ax.set_ylabel("kills / deaths")
-    ax.set_title(title, fontsize=10)
-    handles: list[Any] = [bars_k, bars_d]
-    dpm = [(x, r.dpm) for x, r in zip(xs, rounds, strict=True) if r.dpm is not None]
-    if dpm:
-        ax2 = ax.twinx()
-        ax2.tick_params(colors=TEXT, labelsize=8)
-        (line,) = ax2.plot([x for x, _ in dpm], [v for _, v in dpm], color=DPM, marker="o", label="DPM")
-        ax2.set_ylabel("DPM", color=TEXT)
-        ax2.set_ylim(bottom=0)
+    days = sorted({d.day for _, lines in series for d in lines})
+    x_of = {d: i for i, d in enumerate(days)}
+    handles: list[Any] = []
+    if series and series[0][1]:
+        kills = ax.twinx()
+        kills.tick_params(colors=TEXT, labelsize=8)
+        for spine in kills.spines.values():
+            spine.set_color(GRID)
+        first = series[0][1]
+        bars = kills.bar([x_of[d.day] for d in first], [d.totals.kills for d in first], color=GRID, width=0.6,
+                         label=f"{series[0][0][:16]} kills")  # fmt: skip
+        kills.set_ylabel("kills", color=TEXT)
+        ax.set_zorder(kills.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        handles.append(bars)
+    for (name, lines), colour in zip(series, (KILLS, "#f0b232", DPM, DEATHS), strict=False):
+        xs, kd = [x_of[d.day] for d in lines], [d.totals.kd for d in lines]
+        (line,) = ax.plot(
+            xs, kd, color=colour, marker="o", markersize=3, linewidth=1.6, label=f"{name[:16]} K/D"
+        )
         handles.append(line)
-    _legend(ax, handles, len(handles))
+    _ticks(ax, [d[2:] for d in days])
+    ax.set_ylabel("K/D")
+    ax.set_title(title, fontsize=10)
+    _legend(ax, handles, min(4, len(handles)))
     figure.tight_layout()
     return _png(figure)
 

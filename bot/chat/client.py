@@ -27,7 +27,12 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 # Loaded in this order, each on its own: one broken cog does not stop the bot.
-COGS: tuple[str, ...] = ("bot.chat.cogs.public", "bot.chat.cogs.admin")
+COGS: tuple[str, ...] = (
+    "bot.chat.cogs.public",
+    "bot.chat.cogs.players",
+    "bot.chat.cogs.boards",
+    "bot.chat.cogs.admin",
+)
 # What the bot needs in a channel it posts to.
 REQUIRED_PERMISSIONS = ("view_channel", "send_messages", "embed_links")
 # A black-holed network must not hold up the daemon's start (aiohttp's own default is 5 minutes).

@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import discord
 
 from bot.chat import format as fmt
-from bot.chat.embeds import add_table, round_embed, session_embed
+from bot.chat.embeds import round_embed, session_embed
 from bot.chat.fit import fit_embed
-from bot.db.chat_queries import METRICS, FileCounts, LeaderRow, PlayerTotals
+from bot.db.chat_queries import FileCounts
 from bot.db.status import ServerStatus
 from bot.ingest.posts import kd_value
 from bot.stats import derived
+from bot.stats.matching import plural
 
-METRIC_LABELS = {
-    "kills": "Kills",
-    "kd": "K/D",
-    "damage": "Damage",
-    "dpm": "DPM",
-    "accuracy": "Accuracy %",
-    "headshots": "Headshot kills",
-    "revives": "Revives",
-    "xp": "XP",
-}
-PERIODS = {"today": "today", "week": "last 7 days", "month": "last 30 days", "all": "all time"}
 FOOTER = "statsbot"
-
-
-def period_start(period: str, now: dt.datetime) -> str | None:
-    """The earliest `played_at` (server-local text) a period covers; None for all time."""
-    if period == "today":
-        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    elif period in ("week", "month"):
-        start = now - dt.timedelta(days=7 if period == "week" else 30)
-    else:
-        return None
-    return start.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def player_line(row: Mapping[str, Any], duration_s: int | None) -> dict[str, Any]:
@@ -75,76 +53,69 @@ def _ago(seconds: float | None) -> str:
     return f"{fmt.duration(max(0.0, seconds))} ago"
 
 
+def ago_words(seconds: float) -> str:
+    """`just now`, `3 min ago`, `2 h ago`, `5 days ago`: how long ago, as a player reads it."""
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 2 * 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"
+
+
+def _healthy(st: ServerStatus | None, now: float, stale_after: float) -> bool:
+    """Polled successfully, recently, and not failing now ("never polled" is not healthy)."""
+    return (
+        st is not None
+        and st.consecutive_failures == 0
+        and st.last_success_at is not None
+        and now - st.last_success_at <= stale_after
+    )
+
+
 def status_view(
-    statuses: Sequence[ServerStatus], counts: Mapping[str, FileCounts], backlog: int, now: float
+    statuses: Sequence[ServerStatus],
+    counts: Mapping[str, FileCounts],
+    backlog: int,
+    now: float,
+    *,
+    servers: Sequence[str],
+    last_rounds: Mapping[str, tuple[str, float] | None],
+    admin: bool,
+    stale_after: float = 600.0,
 ) -> discord.Embed:
-    healthy = all(s.consecutive_failures == 0 for s in statuses)
+    """Per configured server: when its last round came in. Admins also see polls, files, errors, backlog."""
+    by_name = {s.server: s for s in statuses}
+    names = list(servers) or sorted(by_name)
+    healthy = bool(names) and all(_healthy(by_name.get(n), now, stale_after) for n in names)
     embed = discord.Embed(
         title="statsbot status",
-        description=f"Outbox backlog: {backlog} post(s)",
         colour=discord.Colour.green() if healthy else discord.Colour.orange(),
     )
-    names = sorted({s.server for s in statuses} | set(counts))
-    by_name = {s.server: s for s in statuses}
+    if admin:
+        embed.description = f"Outbox backlog: {plural(backlog, 'post')}"
     for name in names:
         st = by_name.get(name)
-        c = counts.get(name, FileCounts(0, 0))
+        last = last_rounds.get(name)
         lines = [
-            f"Last poll: {_ago(now - st.last_poll_at if st and st.last_poll_at else None)}",
-            f"Lag: {fmt.duration(now - st.last_success_at) if st and st.last_success_at else fmt.DASH}",
-            f"Files today: {c.imported} · failing: {c.failing}",
+            f"Last round imported: {ago_words(now - last[1]) if last else 'none yet'}"
+            + (f" (played {last[0][:16]})" if last else ""),
+            "Watching for new rounds" if _healthy(st, now, stale_after) else "⚠ Not reaching the game server",
         ]
-        if st and st.consecutive_failures:
-            lines.append(f"⚠ {st.consecutive_failures} failed poll(s): {(st.last_error or '')[:200]}")
+        if admin:
+            c = counts.get(name, FileCounts(0, 0))
+            lines += [
+                f"Last poll: {_ago(now - st.last_poll_at if st and st.last_poll_at else None)}",
+                f"Files today: {c.imported} · failing: {c.failing}",
+            ]
+            if st and st.consecutive_failures:
+                lines.append(
+                    f"⚠ {plural(st.consecutive_failures, 'failed poll')}: {(st.last_error or '')[:200]}"
+                )
         embed.add_field(name=name, value="\n".join(lines), inline=False)
     if not names:
-        embed.description = (embed.description or "") + "\nNo server has been polled yet."
-    embed.set_footer(text=FOOTER)
-    return fit_embed(embed)
-
-
-def player_view(t: PlayerTotals, period: str, chart_name: str | None) -> discord.Embed:
-    embed = discord.Embed(
-        title=t.name,
-        description=f"{t.rounds} round{'' if t.rounds == 1 else 's'} · {PERIODS.get(period, period)} · "
-        f"{t.first_played[:10]} → {t.last_played[:10]}",
-        colour=discord.Colour.blue(),
-    )
-    values = {
-        "Kills": str(t.kills),
-        "Deaths": str(t.deaths),
-        "K/D": fmt.num(kd_value(t.kills, t.deaths), 2),
-        "Damage": fmt.num(t.damage_given),
-        "DPM": fmt.num(t.dpm, 1),
-        "Accuracy": fmt.num(t.accuracy, 1, "%"),
-        "Headshot kills": fmt.num(t.headshot_kills),
-        "Revives": fmt.num(t.revives_given),
-        "XP": fmt.num(t.xp),
-    }
-    for name, value in values.items():
-        embed.add_field(name=name, value=value, inline=True)
-    if chart_name:
-        embed.set_image(url=f"attachment://{chart_name}")
-    embed.set_footer(text=f"{FOOTER} · {t.guid}")
-    return fit_embed(embed)
-
-
-def leaderboard_view(rows: Sequence[LeaderRow], metric: str, period: str, min_rounds: int) -> discord.Embed:
-    digits = METRICS[metric][1]
-    embed = discord.Embed(
-        title=f"Leaderboard · {METRIC_LABELS[metric]}",
-        description=f"{PERIODS.get(period, period)} · at least {min_rounds} round(s)",
-        colour=discord.Colour.gold(),
-    )
-    lines = fmt.table(
-        ("Player", METRIC_LABELS[metric], "Rounds"),
-        [(f"{i}. {r.name}", fmt.num(r.value, digits), str(r.rounds)) for i, r in enumerate(rows, 1)],
-        first_width=20,
-    )
-    if rows:
-        add_table(embed, "Top", lines)
-    else:
-        embed.description = (embed.description or "") + "\nNobody qualifies yet."
+        embed.description = "\n".join(filter(None, [embed.description, "No server has been polled yet."]))
     embed.set_footer(text=FOOTER)
     return fit_embed(embed)
 

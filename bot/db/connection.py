@@ -32,6 +32,7 @@ from bot.db.health import (
     write_clean_marker,
 )
 from bot.db.migrations_runner import apply_migrations
+from bot.db.reads import ReadConnection
 from bot.db.tx import ExecResult, Params, Reader, SyncTx, as_async
 from bot.errors import DatabaseError
 
@@ -122,6 +123,15 @@ class Database:
         self.checked_at = checked_at  # wall time the last full check passed (None: not known)
         self.check_deferred = check_deferred  # opened without the full check: it is owed (background)
         self.damaged = False  # a full check found damage: no clean-shutdown marker is written at close
+        self._reads: ReadConnection | None = None
+
+    @property
+    def reads(self) -> ReadConnection:
+        """The read-only connection (own thread, WAL snapshot) for chat and web reads: never waits for
+        this connection's transactions, and never holds them up."""
+        if self._reads is None:
+            raise DatabaseError(f"database {self.path} is closed")
+        return self._reads
 
     @classmethod
     async def open(
@@ -169,6 +179,7 @@ class Database:
             if continuity is not None and lock:
                 await db._run(loss_check.check, db._connection(), path, continuity)
                 db._keeps_record = True
+            db._reads = await ReadConnection.open(path)
         except BaseException:
             await db.close()  # a refused or failed migration must not leak the thread, file or lock
             raise
@@ -299,8 +310,11 @@ class Database:
         return self._conn
 
     async def close(self) -> None:
-        """PRAGMA optimize, close the connection, stop the worker thread, write the clean-shutdown marker
-        (lock holder, no damage found), release the instance lock."""
+        """PRAGMA optimize, close the connections, stop the worker threads, write the clean-shutdown
+        marker (lock holder, no damage found), release the instance lock."""
+        if self._reads is not None:
+            reads, self._reads = self._reads, None
+            await reads.close()
         task, self._record_task = self._record_task, None
         if task is not None and not task.done():
             task.cancel()

@@ -26,6 +26,14 @@ class Migration:
     path: Path
 
 
+def version_of(name: str, directory: Path = MIGRATIONS_DIR) -> int:
+    """The number of the migration called `name` (e.g. 'players' → 3), whatever it was renumbered to."""
+    for mig in discover(directory):
+        if mig.name == name:
+            return mig.version
+    raise DatabaseError(f"no migration named {name!r}")
+
+
 def discover(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     """The migrations in `directory`, ordered; numbers must be 1..N without gaps or repeats."""
     found: list[Migration] = []
@@ -60,13 +68,16 @@ def _has_code(sql: str) -> bool:
     return any(line.strip() and not line.strip().startswith("--") for line in sql.splitlines())
 
 
-def apply_migrations(conn: sqlite3.Connection, directory: Path = MIGRATIONS_DIR) -> int:
+def apply_migrations(
+    conn: sqlite3.Connection, directory: Path = MIGRATIONS_DIR, *, upto: int | None = None
+) -> int:
     """Bring the schema up to date; returns the resulting version.
 
     The version lives in `PRAGMA user_version` (set inside each migration's transaction, so a crash
     mid-migration leaves the previous version and the migration is redone) and in `schema_version`.
     A database newer than the code is refused rather than used with a schema we do not know.
     `conn` must be in autocommit mode (isolation_level=None): each migration is one BEGIN … COMMIT.
+    `upto` stops after that version (benchmarks fill an older schema, then time the later migrations).
     """
     migrations = discover(directory)
     current = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -76,7 +87,7 @@ def apply_migrations(conn: sqlite3.Connection, directory: Path = MIGRATIONS_DIR)
             f"database schema version {current} is newer than this statsbot ({latest}): upgrade statsbot"
         )
     for mig in migrations:
-        if mig.version <= current:
+        if mig.version <= current or (upto is not None and mig.version > upto):
             continue
         statements = split_statements(mig.path.read_text(encoding="utf-8"))
         conn.execute("BEGIN IMMEDIATE")

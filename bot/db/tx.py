@@ -6,10 +6,7 @@ import functools
 import sqlite3
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
-
-if TYPE_CHECKING:
-    from bot.db.connection import Database
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -26,12 +23,18 @@ class ExecResult:
     lastrowid: int | None
 
 
+class StatementCounter(Protocol):
+    """What owns a SyncTx: counts the statements run (the writer's Database, the read connection)."""
+
+    statements: int
+
+
 class SyncTx:
     """Synchronous statements on the worker thread (inside `run_transaction` or `Tx.call`)."""
 
     __slots__ = ("_conn", "_db")
 
-    def __init__(self, db: Database, conn: sqlite3.Connection) -> None:
+    def __init__(self, db: StatementCounter, conn: sqlite3.Connection) -> None:
         self._db = db
         self._conn = conn
 

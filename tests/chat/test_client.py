@@ -20,6 +20,10 @@ EXPECTED = {
     "last_session",
     "stats",
     "leaderboard",
+    "compare",
+    "whois",
+    "maps",
+    "records",
     "link",
     "unlink",
     "diagnose",
@@ -56,6 +60,12 @@ async def test_commands_sync_once_then_only_on_change_or_force(db: Database, fak
         await fewer.login("fake-token")
         assert syncs(fake) == 3
         assert {c["name"] for c in fake.commands} == EXPECTED - {
+            "stats",
+            "leaderboard",
+            "compare",
+            "whois",
+            "maps",
+            "records",
             "diagnose",
             "sync",
             "reprocess",

@@ -33,7 +33,7 @@ async def test_sync_command_forces_and_if_changed_skips(
     # The CLI runs its own event loop: a worker thread, while this loop serves the fake API.
     assert await asyncio.to_thread(main, ["--config", config, "discord", "sync"]) == 0
     assert syncs(fake) == 1
-    assert "synced 11 commands to guild 10" in capsys.readouterr().out
+    assert "synced 15 commands to guild 10" in capsys.readouterr().out
     assert await asyncio.to_thread(main, ["--config", config, "discord", "sync", "--if-changed"]) == 0
     assert syncs(fake) == 1
     assert "unchanged" in capsys.readouterr().out

@@ -130,3 +130,14 @@ def test_internal_flags_file_names_and_nonce_stay_out_of_player_posts() -> None:
     assert footer_marker(embed.footer.text) == NONCE  # carried invisibly
     assert (embed.footer.text or "").isprintable() is False
     assert "".join(c for c in embed.footer.text or "" if c.isprintable()) == "statsbot"
+
+
+def test_ago_words_read_like_a_person() -> None:
+    from bot.chat.views import ago_words
+
+    assert [ago_words(s) for s in (5, 180, 7200, 3 * 86400)] == [
+        "just now",
+        "3 min ago",
+        "2 h ago",
+        "3 days ago",
+    ]

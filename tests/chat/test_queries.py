@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.chat import views
 from bot.chat.embeds import post_embed
 from bot.chat.sinks import Post
-from bot.db import chat_queries, outbox
+from bot.db import chat_queries, outbox, player_boards, player_lookup
 from bot.db.connection import Database
 from tests.helpers.chat import import_samples
 
@@ -28,37 +28,84 @@ async def test_last_round_view_matches_the_auto_post(db: Database, samples_dir: 
 
 async def test_player_search_escapes_like_wildcards(db: Database, samples_dir: Path) -> None:
     await import_samples(db, samples_dir, limit=6)
-    everyone = await chat_queries.search_players(db, "")
-    assert len(everyone) > 5
-    assert await chat_queries.search_players(db, "%") == []  # a literal %, not "anything"
-    underscored = await chat_queries.search_players(db, "_")
-    assert 0 < len(underscored) < len(everyone)  # a literal _, not "any one character"
-    assert all("_" in name for _, name in underscored)
-    assert all(guid != "OMNIBOT0" for guid, _ in everyone)
-    guid, name = everyone[0]
-    assert await chat_queries.find_player(db, name.upper()) == (guid, name)
-    assert await chat_queries.find_player(db, guid) == (guid, name)
-    assert await chat_queries.find_player(db, "nobody at all") is None
+    everyone = await player_lookup.search(db.reads, "")
+    assert everyone
+    assert await player_lookup.search(db.reads, "%") == []  # a literal %, not "anything"
+    assert all("_" in s.alias for s in await player_lookup.search(db.reads, "_"))
 
 
-async def test_leaderboard_respects_minimum_rounds_and_period(db: Database, samples_dir: Path) -> None:
+async def test_lookup_by_old_names_case_and_colour_codes(db: Database, samples_dir: Path) -> None:
     await import_samples(db, samples_dir)
-    rows = await chat_queries.leaderboard(db, "kd", min_rounds=10, limit=50)
-    assert rows
-    assert all(r.rounds >= 10 for r in rows)
-    values = [r.value for r in rows]
-    assert values == sorted(values, reverse=True)  # type: ignore[type-var]
-    top = rows[0]
-    totals = await chat_queries.player_totals(db, top.guid)
+    # .olz played as ".chupakabra" once in 2024, then as ".olz" / "slomix.olz": every name finds him.
+    now = await player_lookup.find_player(db.reads, ".olz")
+    assert now is not None
+    assert now.name == ".olz"
+    for typed in (
+        ".chupakabra",
+        ".CHUPAKABRA",
+        "^1.^7chupa^3kabra",
+        "  slomix.olz ",
+        now.key,
+        now.key.lower(),
+    ):
+        found = await player_lookup.find_player(db.reads, typed)
+        assert found is not None, typed
+        assert found.key == now.key, typed
+    assert await player_lookup.find_player(db.reads, "nobody at all") is None
+    names = [a.name for a in await player_lookup.aliases(db.reads, now.key)]
+    assert names[0] == ".olz"
+    assert {".chupakabra", "slomix.olz"} <= set(names)
+
+
+async def test_autocomplete_prefix_old_name_colour_code_and_letters_in_order(
+    db: Database, samples_dir: Path
+) -> None:
+    await import_samples(db, samples_dir)
+    olz = await player_lookup.find_player(db.reads, ".olz")
+    assert olz is not None
+
+    async def keys(text: str) -> list[str]:
+        return [s.key for s in await player_lookup.search(db.reads, text)]
+
+    assert olz.key in await keys(".chu")  # an old name's prefix
+    assert olz.key in await keys("^1.^2chu")  # colour codes typed in are ignored
+    assert olz.key in await keys("CHUPA")  # case
+    assert olz.key in await keys("kabra")  # inside the name
+    assert olz.key in await keys("chpkbr")  # letters in order ("fuzzy")
+    [first] = (await player_lookup.search(db.reads, ".chupakabra"))[:1]
+    assert first.key == olz.key
+    assert first.name == ".olz"
+    assert first.alias == ".chupakabra"  # shown as ".olz (aka .chupakabra)"
+
+
+async def test_leaderboard_minimum_pages_and_own_rank(db: Database, samples_dir: Path) -> None:
+    await import_samples(db, samples_dir)
+    full = await player_boards.board(db.reads, "kd", min_rounds=10, limit=50)
+    assert full.rows
+    values = [r.value for r in full.rows]
+    assert values == sorted(values, reverse=True)
+    assert all(r.rounds >= 10 for r in full.rows)
+    assert [r.rank for r in full.rows] == list(range(1, len(full.rows) + 1))
+    assert full.qualifying == len(full.rows)
+    top = full.rows[0]
+    totals = await player_boards.totals(db.reads, top.key)
     assert totals is not None
-    assert round(totals.kills / max(totals.deaths, 1), 6) == round(float(top.value or 0), 6)
-    assert await chat_queries.leaderboard(db, "kills", since="2025-11-02 00:00:00", min_rounds=1)
-    assert await chat_queries.leaderboard(db, "kills", since="2099-01-01 00:00:00") == []
+    assert top.value == totals.kd
+    page2 = await player_boards.board(db.reads, "kd", min_rounds=10, offset=2, limit=2, own_key=top.key)
+    assert [r.rank for r in page2.rows] == [3, 4]
+    assert page2.own is not None
+    assert page2.own.rank == 1  # "your rank" although not on this page
+    assert await player_boards.board(db.reads, "kills", since_day="2025-11-02")
+    assert (await player_boards.board(db.reads, "kills", since_day="2099-01-01")).rows == []
 
 
-async def test_player_rounds_are_oldest_first_and_limited(db: Database, samples_dir: Path) -> None:
+async def test_period_totals_are_the_days_since(db: Database, samples_dir: Path) -> None:
     await import_samples(db, samples_dir)
-    guid, _ = (await chat_queries.search_players(db, ""))[0]
-    recent = await chat_queries.player_rounds(db, guid, limit=5)
-    assert len(recent) == 5
-    assert [r.played_at for r in recent] == sorted(r.played_at for r in recent)
+    olz = await player_lookup.find_player(db.reads, ".olz")
+    assert olz is not None
+    days = await player_boards.days(db.reads, olz.key, limit=1000)
+    since = days[len(days) // 2].day
+    period = await player_boards.totals(db.reads, olz.key, since_day=since)
+    assert period is not None
+    assert period.kills == sum(d.totals.kills for d in days if d.day >= since)
+    assert period.rounds < olz.rounds

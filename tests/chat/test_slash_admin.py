@@ -150,7 +150,7 @@ async def test_sync_imports_what_was_never_imported(
 
 async def test_unknown_server_is_a_short_message(admin_bot: StatsBot, fake: FakeDiscord) -> None:
     await dispatch(admin_bot, payload("sync", [option("server", "nope")], **ADMIN))
-    assert answer(fake)["content"] == "unknown server 'nope' (known: main)"
+    assert answer(fake)["content"] == "Unknown server 'nope'. Servers: main."
 
 
 async def test_unexpected_error_is_reported_to_admins_once(
@@ -182,3 +182,23 @@ async def test_without_an_admin_role_manage_server_is_required(db: Database, fak
         assert answer(fake)["content"] == "No file is quarantined."
     finally:
         await chat.close()
+
+
+def _choices(fake: FakeDiscord) -> list[dict[str, Any]]:
+    cb = [r for r in fake.requests if r.path.endswith("/callback")][-1].json
+    assert cb["type"] == 8
+    return list(cb["data"]["choices"])
+
+
+async def test_server_and_file_names_autocomplete(admin_bot: StatsBot, fake: FakeDiscord) -> None:
+    await dispatch(admin_bot, payload("sync", [option("server", "ma", focused=True)], kind=4, **ADMIN))
+    assert [c["value"] for c in _choices(fake)] == ["main"]
+    await dispatch(admin_bot, payload("reprocess", [option("file", "2024-", focused=True)], kind=4, **ADMIN))
+    found = _choices(fake)
+    assert found
+    assert all(c["value"].startswith("2024-") and c["name"] == f"main/{c['value']}" for c in found)
+    await dispatch(
+        admin_bot,
+        subcommand("quarantine", "retry", [option("file", "supply", focused=True)], kind=4, **ADMIN),
+    )
+    assert [c["value"] for c in _choices(fake)] == [BAD_FILE]  # only quarantined files are offered

@@ -51,6 +51,7 @@ def payload(
     permissions: int = 0,
     kind: int = 2,
     resolved: dict[str, Any] | None = None,
+    user_id: int = MEMBER_ID,
 ) -> dict[str, Any]:
     """An INTERACTION_CREATE for a slash command (kind 2) or its autocomplete (kind 4) from member 77."""
     now = dt.datetime.now(dt.UTC).isoformat()
@@ -86,7 +87,7 @@ def payload(
         "entitlements": [],
         "attachment_size_limit": 8 << 20,
         "member": {
-            "user": {**BOT_USER, "id": str(MEMBER_ID), "username": "alice", "bot": False},
+            "user": {**BOT_USER, "id": str(user_id), "username": f"member{user_id}", "bot": False},
             "roles": [str(r) for r in roles],
             "joined_at": now,
             "deaf": False,
@@ -96,6 +97,22 @@ def payload(
         },
         "data": data,
     }
+
+
+def button(
+    custom_id: str, *, message_id: str = "6000", user_id: int = MEMBER_ID, roles: tuple[int, ...] = ()
+) -> dict[str, Any]:
+    """An INTERACTION_CREATE for a press of button `custom_id` under message `message_id` (the fake
+    server answers every interaction callback with message id 6000: the view discord.py stored)."""
+    event = payload("button", user_id=user_id, roles=roles, kind=3)
+    event["data"] = {"component_type": 2, "custom_id": custom_id}
+    event["message"] = {
+        "id": message_id, "channel_id": str(STATS_CHANNEL), "type": 0, "content": "", "author": BOT_USER,
+        "embeds": [], "attachments": [], "mentions": [], "mention_roles": [], "pinned": False, "tts": False,
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(), "edited_timestamp": None, "flags": 0,
+        "components": [],
+    }  # fmt: skip
+    return event
 
 
 def subcommand(
@@ -110,5 +127,10 @@ async def dispatch(client: discord.Client, event: dict[str, Any], *, seconds: fl
     async with asyncio.timeout(seconds):
         while True:
             await asyncio.sleep(0.01)
-            if not [t for t in asyncio.all_tasks() if "CommandTree" in t.get_name()]:
+            if not [t for t in asyncio.all_tasks() if _is_handler(t.get_name())]:
                 return
+
+
+def _is_handler(task_name: str) -> bool:
+    """The command tree's task, or a view's button callback task."""
+    return "CommandTree" in task_name or task_name.startswith("discord-ui-view-dispatch")

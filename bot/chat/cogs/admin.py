@@ -10,6 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.chat import choices
 from bot.chat.fit import FENCE, truncate
 from bot.chat.interactions import UserFacingError, require_admin
 from bot.db import files
@@ -57,9 +58,11 @@ class AdminCog(commands.Cog):
 
     @app_commands.command(name="diagnose", description="Where is each file: remote, local, registry, rounds")
     @app_commands.describe(server="only this game server")
+    @app_commands.autocomplete(server=choices.servers)
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def diagnose(self, interaction: Interaction, server: str | None = None) -> None:
+        choices.check_server(self.bot, server)
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await ops_diagnose.diagnose(
             self.bot.db, self.bot.settings, server=server, source_factory=self.bot.source_factory
@@ -68,10 +71,11 @@ class AdminCog(commands.Cog):
 
     @app_commands.command(name="sync", description="Import every file of a server that was never imported")
     @app_commands.describe(server="the game server")
+    @app_commands.autocomplete(server=choices.servers)
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def sync(self, interaction: Interaction, server: str) -> None:
-        self.bot.settings.server(server)  # unknown server → ConfigError → a short message
+        choices.check_server(self.bot, server)
         await interaction.response.defer(ephemeral=True, thinking=True)
         result = await ops_sync.sync(
             self.bot.db, self.bot.settings, server=server, source_factory=self.bot.source_factory
@@ -80,9 +84,11 @@ class AdminCog(commands.Cog):
 
     @app_commands.command(name="reprocess", description="Re-import one file from its stored content")
     @app_commands.describe(file="the stats file name", server="the game server (if the name is ambiguous)")
+    @app_commands.autocomplete(file=choices.stored_files, server=choices.servers)
     @app_commands.default_permissions(manage_guild=True)
     @app_commands.guild_only()
     async def reprocess(self, interaction: Interaction, file: str, server: str | None = None) -> None:
+        choices.check_server(self.bot, server)
         targets, problems = await ops_reprocess.select_targets(
             self.bot.db, self.bot.settings, files=[file], server=server
         )
@@ -94,7 +100,9 @@ class AdminCog(commands.Cog):
 
     @quarantine.command(name="list", description="Quarantined files and why")
     @app_commands.describe(server="only this game server")
+    @app_commands.autocomplete(server=choices.servers)
     async def quarantine_list(self, interaction: Interaction, server: str | None = None) -> None:
+        choices.check_server(self.bot, server)
         rows = await files.rows_in_state(self.bot.db, "quarantined", server)
         if not rows:
             await interaction.response.send_message("No file is quarantined.", ephemeral=True)
@@ -105,7 +113,9 @@ class AdminCog(commands.Cog):
 
     @quarantine.command(name="retry", description="Let the next poll import a quarantined file again")
     @app_commands.describe(file="the stats file name", server="the game server (if the name is ambiguous)")
+    @app_commands.autocomplete(file=choices.quarantined_files, server=choices.servers)
     async def quarantine_retry(self, interaction: Interaction, file: str, server: str | None = None) -> None:
+        choices.check_server(self.bot, server)
         rows = [
             r for r in await files.rows_in_state(self.bot.db, "quarantined", server) if r.filename == file
         ]
