@@ -81,6 +81,7 @@ def form_chart(series: Sequence[tuple[str, Sequence[DayLine]]], title: str) -> b
     handles: list[Any] = []
     if series and series[0][1]:
         kills = ax.twinx()
+        kills.set_facecolor(PANEL)  # drawn under the K/D axis, whose own panel is hidden
         kills.tick_params(colors=TEXT, labelsize=8)
         for spine in kills.spines.values():
             spine.set_color(GRID)
