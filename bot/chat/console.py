@@ -94,7 +94,10 @@ def render_text(post: Post) -> str:
         text = _alert(p, resolved=post.kind == "alert_resolved")
     else:
         text = [f"{post.kind}: " + ", ".join(f"{k}={v}" for k, v in sorted(p.items()))]
-    return "\n".join([f"── [{post.channel}] post {post.id} · {post.kind}", *text, ""])
+    head = f"── [{post.channel}] post {post.id} · {post.kind}"
+    if post.corrects is not None:
+        head += f" · CORRECTION: replaces post {post.corrects} above"
+    return "\n".join([head, *text, ""])
 
 
 class ConsoleSink:
@@ -126,6 +129,11 @@ class ConsoleSink:
         stream = self._stream or sys.stdout  # looked up late so pytest's capsys sees the output
         stream.write(render_text(post) + "\n")
         stream.flush()
+        return message_id
+
+    async def edit(self, post: Post, message_id: str) -> str:
+        """A terminal cannot change what it printed: the correction is printed, marked as one."""
+        await self.send(post)
         return message_id
 
     async def recent_markers(self, channel: str) -> Mapping[str, str]:

@@ -105,6 +105,20 @@ class DiscordSink:
             raise map_send_error(exc) from exc
         return str(message.id)
 
+    async def edit(self, post: Post, message_id: str) -> str:
+        """Edit our earlier message into the correction (PATCH: repeating it changes nothing more)."""
+        if not message_id.isdigit():  # delivered by another sink (the console before a token was set)
+            return await self.send(post)
+        client = await self.connected()
+        channel = client.get_partial_messageable(self.channel_id(post.channel))
+        try:
+            message = await channel.get_partial_message(int(message_id)).edit(
+                embed=post_embed(post), allowed_mentions=discord.AllowedMentions.none()
+            )
+        except Exception as exc:
+            raise map_send_error(exc) from exc
+        return str(message.id)
+
     async def recent_markers(self, channel: str) -> Mapping[str, str]:
         """Our posts among the channel's last messages, by the nonce in their footer."""
         client = await self.connected()

@@ -141,6 +141,12 @@ class OutboxDrainer:
                 await outbox.mark_sent(self._db, post.id, "skipped:disabled", now)
                 total += _SENT
                 continue
+            if post.corrects is not None:
+                outcome = await self._correct(post, now)
+                total += outcome
+                if outcome is not _SENT and outcome is not _DEAD:
+                    break
+                continue
             if self._sink.reconciles and self._may_have_been_sent(post, now):
                 if markers is None:
                     try:
@@ -165,11 +171,22 @@ class OutboxDrainer:
         # sent by a process that crashed before recording it, beyond the nonce window.
         return post.attempts > 0 or now - post.created_at > self._policy.nonce_window_seconds
 
-    async def _deliver(self, post: Post, now: float) -> DrainStats:
+    async def _correct(self, post: Post, now: float) -> DrainStats:
+        """A correction edits the message showing its subject; it is never a second message.
+
+        The subject's earlier posts come before it in the channel's order, so they have been delivered
+        (or dropped) by now. When none left a message (dead, or skipped), the correction is posted.
+        """
+        assert post.corrects is not None
+        target = await outbox.correction_target(self._db, post.corrects, post.id)
+        if target.waiting:  # not expected (order per channel): keep the order, look again later
+            return await self._retry(post, TransientSendError(f"post {post.corrects} not delivered yet"), now)
+        return await self._deliver(post, now, edit=target.message_id)
+
+    async def _deliver(self, post: Post, now: float, *, edit: str | None = None) -> DrainStats:
+        call = self._sink.send(post) if edit is None else self._sink.edit(post, edit)
         try:
-            message_id = await asyncio.wait_for(
-                self._sink.send(post), timeout=self._policy.send_timeout_seconds
-            )
+            message_id = await asyncio.wait_for(call, timeout=self._policy.send_timeout_seconds)
         except TimeoutError:
             return await self._retry(post, AmbiguousSendError("send timed out"), now)
         except PermanentSendError as exc:
@@ -185,8 +202,10 @@ class OutboxDrainer:
             return await self._retry(post, TransientSendError(f"{type(exc).__name__}: {exc}"), now)
         await outbox.mark_sent(self._db, post.id, message_id, self._clock())
         log.info(
-            "outbox_post_sent", post_id=post.id, kind=post.kind, channel=post.channel, message_id=message_id
-        )
+            "outbox_post_sent" if edit is None else "outbox_post_corrected",
+            post_id=post.id, kind=post.kind, channel=post.channel, message_id=message_id,
+            corrects=post.corrects,
+        )  # fmt: skip
         return _SENT
 
     def backoff(self, attempts: int, retry_after: float | None = None) -> float:

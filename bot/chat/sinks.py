@@ -20,6 +20,7 @@ class Post:
     nonce: str
     attempts: int
     created_at: float
+    corrects: int | None = None  # a correction: the outbox id of the post whose message it replaces
 
     @classmethod
     def from_row(cls, row: OutboxRow) -> Post:
@@ -31,6 +32,7 @@ class Post:
             nonce=row.nonce,
             attempts=row.attempts,
             created_at=row.created_at,
+            corrects=row.corrects,
         )
 
 
@@ -44,6 +46,11 @@ class Sink(Protocol):
 
     async def send(self, post: Post) -> str:
         """Deliver one post; returns the message id."""
+        ...
+
+    async def edit(self, post: Post, message_id: str) -> str:
+        """Replace the message `message_id` (an earlier post's) with `post`, a correction; returns the
+        message id now showing it. Repeating an edit is harmless, so it is never ambiguous."""
         ...
 
     async def recent_markers(self, channel: str) -> Mapping[str, str]:

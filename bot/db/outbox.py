@@ -32,11 +32,13 @@ class OutboxRow:
     message_id: str | None
     created_at: float
     sent_at: float | None
+    subject: str | None = None  # what the post is about, when that can change after posting
+    corrects: int | None = None  # a correction: the id of the subject's first post, whose message it edits
 
 
 _COLUMNS = (
     "id, kind, channel, dedupe_key, payload, nonce, state, attempts, next_attempt_at, last_error, "
-    "message_id, created_at, sent_at"
+    "message_id, created_at, sent_at, subject, corrects"
 )
 
 
@@ -57,24 +59,58 @@ def encode_payload(payload: Mapping[str, object]) -> str:
 
 
 def enqueue_sync(
-    stx: SyncTx, *, kind: str, channel: str, dedupe_key: str, payload: Mapping[str, object], now: float
+    stx: SyncTx,
+    *,
+    kind: str,
+    channel: str,
+    dedupe_key: str,
+    payload: Mapping[str, object],
+    now: float,
+    subject: str | None = None,
 ) -> int | None:
-    """Queue a post in the caller's transaction. Returns its id, or None if `dedupe_key` was queued before."""
+    """Queue a post in the caller's transaction. Returns its id, or None if `dedupe_key` was queued before
+    (or, with a `subject`, when the subject's latest post already says the same)."""
     return enqueue_encoded_sync(
-        stx, kind=kind, channel=channel, dedupe_key=dedupe_key, payload=encode_payload(payload), now=now
-    )
+        stx, kind=kind, channel=channel, dedupe_key=dedupe_key, payload=encode_payload(payload), now=now,
+        subject=subject,
+    )  # fmt: skip
 
 
 def enqueue_encoded_sync(
-    stx: SyncTx, *, kind: str, channel: str, dedupe_key: str, payload: str, now: float
+    stx: SyncTx,
+    *,
+    kind: str,
+    channel: str,
+    dedupe_key: str,
+    payload: str,
+    now: float,
+    subject: str | None = None,
 ) -> int | None:
-    """enqueue_sync for a payload already made by `encode_payload` (in a worker process, for backfill)."""
+    """enqueue_sync for a payload already made by `encode_payload` (in a worker process, for backfill).
+
+    With a `subject` (what the post is about, e.g. 'round:<server>:<file>'), a subject posted before is
+    never posted twice: a different payload is queued as a correction of the subject's first post (the
+    drainer edits that message), and the same payload as the subject's latest post is a no-op.
+    """
     if channel not in CHANNELS:
         raise ValueError(f"unknown outbox channel {channel!r}")
+    corrects: int | None = None
+    if subject is not None:
+        latest = stx.fetchone(
+            "SELECT id, payload, coalesce(corrects, id) FROM outbox WHERE subject = ? "
+            "ORDER BY id DESC LIMIT 1",
+            (subject,),
+        )
+        if latest is not None:
+            if latest[1] == payload:
+                return None
+            corrects = int(latest[2])
+            # Unique per correction: the same wording may come back later (paired → orphan → paired).
+            dedupe_key = f"{dedupe_key}:after:{int(latest[0])}"
     result = stx.execute(
         "INSERT OR IGNORE INTO outbox(kind, channel, dedupe_key, payload, nonce, created_at, "
-        "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (kind, channel, dedupe_key, payload, new_nonce(), now, now),
+        "next_attempt_at, subject, corrects) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (kind, channel, dedupe_key, payload, new_nonce(), now, now, subject, corrects),
     )
     return result.lastrowid if result.rowcount == 1 else None
 
@@ -95,6 +131,29 @@ async def get(db: Reader, outbox_id: int) -> OutboxRow | None:
     """One outbox row by id."""
     r = await db.fetchone(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,))
     return None if r is None else _row(r)
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionTarget:
+    """Where a correction goes: the message showing its subject now, if any, and whether an earlier post
+    of the subject is still waiting to be delivered."""
+
+    message_id: str | None
+    waiting: bool
+
+
+async def correction_target(db: Reader, corrects: int, before: int) -> CorrectionTarget:
+    """The message of the latest delivered post among post `corrects` and its corrections older than
+    `before` (a dropped or skipped one left no message)."""
+    rows = await db.fetchall(
+        "SELECT state, message_id FROM outbox WHERE (id = ? OR corrects = ?) AND id < ? ORDER BY id DESC",
+        (corrects, corrects, before),
+    )
+    waiting = any(r[0] == "pending" for r in rows)
+    for state, message_id in rows:
+        if state == "sent" and message_id is not None and not str(message_id).startswith("skipped:"):
+            return CorrectionTarget(str(message_id), waiting)
+    return CorrectionTarget(None, waiting)
 
 
 async def mark_sent(db: Database, outbox_id: int, message_id: str | None, now: float) -> None:

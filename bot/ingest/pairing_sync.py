@@ -30,6 +30,16 @@ __all__ = [
 _NO_PLAYERS = PlayerRows((), ())
 
 
+def _round_subject(server: str, filename: str) -> str:
+    """What a round 2's posts are about (outbox.subject): a later post of it corrects the first one."""
+    return f"round:{server}:{filename}"
+
+
+def _match_subject(server: str, round2_file: str) -> str:
+    """A match is about its round 2 (in at most one match at a time; its round 1 may change)."""
+    return f"match:{server}:{round2_file}"
+
+
 def store_round(
     stx: SyncTx,
     prepared: PreparedRound,
@@ -161,6 +171,7 @@ def _pair(stx: SyncTx, ctx: PairingContext, r1: RoundRow, r2: RoundRow) -> None:
         dedupe_key=f"round:{ctx.server}:{r2.filename}:paired:{r1.filename}",
         payload=work.round_post,
         now=ctx.now,
+        subject=_round_subject(ctx.server, r2.filename),
     )
     outbox.enqueue_encoded_sync(
         stx,
@@ -169,6 +180,7 @@ def _pair(stx: SyncTx, ctx: PairingContext, r1: RoundRow, r2: RoundRow) -> None:
         dedupe_key=f"match:{ctx.server}:{r1.filename}:{r2.filename}",
         payload=work.match_post,
         now=ctx.now,
+        subject=_match_subject(ctx.server, r2.filename),
     )
 
 
@@ -213,6 +225,7 @@ def _store_unpaired(stx: SyncTx, ctx: PairingContext, r2: RoundRow, *, orphan: b
                 ctx.server, r2p, status="orphan", duration_s=seconds, paired_with=None, flags=flags
             ),
             now=ctx.now,
+            subject=_round_subject(ctx.server, r2.filename),
         )
 
 
