@@ -55,7 +55,11 @@ async def _sweep_pending_round2(app: App) -> None:
     # it is an orphan (posted once). Grace = the pairing window.
     assert app.db is not None
     window = import_settings(app.settings).pairing_window
-    await sweep_pending_round2(app.db, older_than_seconds=window, now=time.time())
+    # Never while a round 1 that may be its own is listed on its server and still to be imported.
+    awaited = {name: poller.awaited() for name, poller in app.pollers.items()}
+    await sweep_pending_round2(
+        app.db, older_than_seconds=window, now=time.time(), pairing_window=window, awaited=awaited
+    )
 
 
 def default_maintenance(settings: Settings) -> list[MaintenanceJob]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -74,8 +74,12 @@ async def import_file(
     sha256: str,
     settings: ImportSettings,
     now: float,
+    awaited: Collection[str] = (),
 ) -> ImportOutcome:
     """Import one downloaded file exactly once; every outcome is recorded in the same transaction.
+
+    `awaited`: the server's other files listed and not imported yet; a round 2 is not made an orphan
+    while one of them may be its round 1.
 
     Content already imported under this name → no-op. Same content under another name (any server) →
     'duplicate'. The same name with different content after import → 'quarantined' with an alert: the
@@ -89,8 +93,8 @@ async def import_file(
 
     def run(stx: SyncTx) -> ImportOutcome:
         return _import_sync(
-            stx, pre.files[0], BatchState(), server=server, filename=filename, size=size,
-            mtime=mtime, data=data, sha256=sha256, settings=settings, now=now,
+            stx, pre.files[0], BatchState(awaited={server: awaited}), server=server, filename=filename,
+            size=size, mtime=mtime, data=data, sha256=sha256, settings=settings, now=now,
         )  # fmt: skip
 
     [outcome] = await db.run_transaction(_with_post_policy, settings, lambda stx: [run(stx)])
@@ -166,21 +170,41 @@ def _with_post_policy(
     return outcomes
 
 
-async def sweep_pending_round2(db: Database, *, older_than_seconds: float, now: float) -> list[int]:
+async def sweep_pending_round2(
+    db: Database,
+    *,
+    older_than_seconds: float,
+    now: float,
+    pairing_window: float = 0.0,
+    awaited: Mapping[str, Collection[str]] | None = None,
+) -> list[int]:
     """Mark round 2s pending for longer than `older_than_seconds` (since import) 'orphan' and queue
     their post, in ONE transaction; returns their round ids. The daemon runs it with the pairing
-    window as the grace period: a round 1 normally lands seconds after its round 2."""
-    stale = await db.run_transaction(_sweep_sync, imported_before=now - older_than_seconds, now=now)
+    window as the grace period: a round 1 normally lands seconds after its round 2. A round 2 whose
+    round 1 (within `pairing_window`) may be among its server's `awaited` files keeps waiting."""
+    stale = await db.run_transaction(
+        _sweep_sync, imported_before=now - older_than_seconds, now=now,
+        window=dt.timedelta(seconds=pairing_window), awaited=awaited,
+    )  # fmt: skip
     for r2 in stale:
         log.info("round2_orphaned", server=r2.server, file=r2.filename, round_id=r2.id)
     return [r2.id for r2 in stale]
 
 
-def _sweep_sync(stx: SyncTx, *, imported_before: float, now: float) -> list[dbrounds.RoundRow]:
+def _sweep_sync(
+    stx: SyncTx,
+    *,
+    imported_before: float,
+    now: float,
+    window: dt.timedelta,
+    awaited: Mapping[str, Collection[str]] | None,
+) -> list[dbrounds.RoundRow]:
     # Orphans that were posted before an accepted data loss (imported again as pending) are not posted
     # a second time; a sweep mixing them with new ones posts all (never drops a new post).
     first_post = outbox.last_id_sync(stx)
-    stale = orphan_stale_pending_sync(stx, imported_before=imported_before, now=now)
+    stale = orphan_stale_pending_sync(
+        stx, imported_before=imported_before, now=now, window=window, awaited=awaited
+    )
     ids = [r2.id for r2 in stale]
     if ids and continuity.quiet_rounds_sync(stx, ids) == set(ids):
         outbox.drop_stats_posts_after_sync(stx, first_post)

@@ -4,7 +4,7 @@ parses of stored rounds (each made at most once), and the pairing view of a stor
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from bot.db import rounds as dbrounds
@@ -24,6 +24,9 @@ class BatchState:
     pairs: Mapping[PairKey, PreparedPair] = field(default_factory=dict)
     fresh: dict[int, tuple[PreparedRound, bytes]] = field(default_factory=dict)
     parsed: dict[int, ParsedRound] = field(default_factory=dict)
+    # Per server: files listed on the server and not imported yet (settling, downloading, waiting for a
+    # retry). A round 2 is not declared an orphan while a round 1 that may be its own is among them.
+    awaited: Mapping[str, Collection[str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Iterable, Mapping
 
 from bot.db import files, outbox
 from bot.db import rounds as dbrounds
@@ -11,9 +12,12 @@ from bot.db.rounds import RoundRow, parse_played_at
 from bot.db.rows import PlayerRows
 from bot.db.session_teams import mark_stale_sync
 from bot.db.sessions import attach_round_sync
+from bot.errors import ParseError
 from bot.ingest import posts
 from bot.ingest.pairing_context import BatchState, PairingContext, ref_of
 from bot.ingest.prepared import ORPHAN_FLAG, PreparedRound, parse_cached
+from bot.stats.model import FileKind
+from bot.stats.names import parse_filename
 from bot.stats.pairing import pair_rounds
 
 __all__ = [
@@ -23,6 +27,7 @@ __all__ = [
     "orphan_stale_pending_sync",
     "parse_cached",
     "ref_of",
+    "round1_listed",
     "store_round",
     "sync_pairs",
 ]
@@ -229,8 +234,30 @@ def _store_unpaired(stx: SyncTx, ctx: PairingContext, r2: RoundRow, *, orphan: b
         )
 
 
+def round1_listed(awaited: Iterable[str], r2: RoundRow, window: dt.timedelta) -> bool:
+    """Whether a file still to be imported may be `r2`'s round 1: a round 1 of its map, earlier and
+    within the window (by name; its header is only known once it is imported)."""
+    played_at = parse_played_at(r2.played_at)
+    for name in awaited:
+        try:
+            parts = parse_filename(name.rsplit("/", 1)[-1])
+        except ParseError:
+            continue
+        if (
+            parts.kind is FileKind.STATS
+            and parts.round_number == 1
+            and parts.map == r2.map
+            and played_at - window <= parts.played_at < played_at
+        ):
+            return True
+    return False
+
+
 def _no_round1_can_come(stx: SyncTx, ctx: PairingContext, r2: RoundRow) -> bool:
-    """A later round 1 of the server exists, or the round 2 is older than the window vs the newest round."""
+    """A later round 1 of the server exists, or the round 2 is older than the window vs the newest round;
+    never while a round 1 that may be its own is listed on the server and not imported yet."""
+    if round1_listed(ctx.batch.awaited.get(ctx.server, ()), r2, ctx.window):
+        return False
     latest_r1 = dbrounds.latest_round1_at_sync(stx, ctx.server)
     if latest_r1 is not None and latest_r1 > r2.played_at:
         return True
@@ -238,14 +265,27 @@ def _no_round1_can_come(stx: SyncTx, ctx: PairingContext, r2: RoundRow) -> bool:
     return newest is not None and parse_played_at(r2.played_at) < parse_played_at(newest) - ctx.window
 
 
-def orphan_stale_pending_sync(stx: SyncTx, *, imported_before: float, now: float) -> list[RoundRow]:
+def orphan_stale_pending_sync(
+    stx: SyncTx,
+    *,
+    imported_before: float,
+    now: float,
+    window: dt.timedelta = dt.timedelta(0),
+    awaited: Mapping[str, Collection[str]] | None = None,
+) -> list[RoundRow]:
     """Round 2s pending since before `imported_before` (epoch) become orphans, each posted once.
 
     On a quiet server no later round comes to show that a round 1 cannot arrive any more, so the
     import-time sweep never fires; this is the wall-clock one. A round 1 that still arrives later
-    pairs with the orphan as usual (sync_pairs re-pairs orphans too).
+    pairs with the orphan as usual (sync_pairs re-pairs orphans too). A round 2 whose round 1 may be
+    among the `awaited` files of its server (listed, not imported yet) keeps waiting.
     """
-    stale = dbrounds.stale_pending_round2_sync(stx, imported_before=imported_before)
+    awaited = awaited or {}
+    stale = [
+        r2
+        for r2 in dbrounds.stale_pending_round2_sync(stx, imported_before=imported_before)
+        if not round1_listed(awaited.get(r2.server, ()), r2, window)
+    ]
     batch = BatchState()
     for r2 in stale:
         _store_unpaired(stx, PairingContext(r2.server, 0, dt.timedelta(0), now, batch), r2, orphan=True)

@@ -17,6 +17,7 @@ from bot.errors import ParseError, SourceError
 from bot.ingest import files as localfiles
 from bot.ingest.fetch import Fetcher
 from bot.ingest.importer import ImportOutcome, ImportSettings, import_file
+from bot.ingest.order import ImportOrder
 from bot.ingest.poll_health import PollHealth
 from bot.ingest.registry import Candidate, Plan, Registry
 from bot.ingest.settle import SettleGate
@@ -68,11 +69,6 @@ def name_problem(name: str, *, recursive: bool = False) -> str | None:
     return None
 
 
-def chronological(name: str) -> tuple[str, str]:
-    # Names start with YYYY-MM-DD-HHMMSS: the basename sorts in time order (round 1 before round 2).
-    return (name.rsplit("/", 1)[-1], name)
-
-
 class Poller:
     """Polls one server. The caller serialises cycles (APScheduler max_instances=1)."""
 
@@ -112,6 +108,7 @@ class Poller:
         self._valid: set[str] = set()
         self._rejected: set[str] = set()
         self._waiting: dict[str, float] = {}
+        self._order = ImportOrder(gate, monotonic=monotonic)
         self._stopping = False
         self._inflight: asyncio.Future[ImportOutcome] | None = None
 
@@ -126,6 +123,10 @@ class Poller:
     def stop(self) -> None:
         """Finish the import in progress, start nothing new."""
         self._stopping = True
+
+    def awaited(self) -> frozenset[str]:
+        """Names listed on the server and not imported (or otherwise final) yet."""
+        return self._order.awaited()
 
     async def wait_idle(self) -> None:
         """Wait for an import whose caller was cancelled (shutdown) to commit or roll back."""
@@ -197,8 +198,10 @@ class Poller:
             result.listed, result.complete = True, complete
             result.entries = len(entries)
             if complete:
-                plan = await self._registry.plan(self._accept(entries), now=self._wall(), complete=True)
+                accepted = self._accept(entries)
+                plan = await self._registry.plan(accepted, now=self._wall(), complete=True)
                 self._waiting = plan.waiting
+                self._order.listed(accepted, plan)
             else:
                 # Only what changed was listed (never taken for deletions: only complete listings are).
                 # The files still settling (or due for a retry) that did not change are looked at by
@@ -207,6 +210,7 @@ class Poller:
                 pending = await self._stat_pending(skip=listed)
                 plan = await self._registry.plan([*self._accept(entries), *pending], now=self._wall())
                 self._waiting.update(plan.waiting)
+                self._order.seen(plan)
             self._listed_mtime = dir_mtime
             if full_due:
                 self._last_full = started
@@ -281,6 +285,7 @@ class Poller:
             if entry is None or not entry.is_file:
                 self._gate.forget(name)  # vanished: its registry row stays (never purge on absence)
                 self._waiting.pop(name, None)
+                self._order.gone(name)
             else:
                 found.append(entry)
         return found
@@ -298,15 +303,19 @@ class Poller:
     async def _import_all(
         self, fetched: list[Candidate], local: list[Candidate], result: CycleResult
     ) -> None:
-        todo = sorted([*fetched, *local], key=lambda c: chronological(c.entry.name))
-        for cand in todo:
+        """Chronologically, and never before an earlier listed file that has not settled (ImportOrder)."""
+        for cand in self._order.queue(fetched, local):
             if self._stopping:
                 return
+            if not self._order.admit(cand):
+                continue
             try:
                 state = await self._import_one(cand)
             except Exception as exc:  # not the file's content (that is an outcome): a bug or the database
                 state = await self._record_unexpected(cand.entry, exc)
             result.states[cand.entry.name] = state
+            self._order.imported(cand.entry.name, state)
+        self._order.log_held()
 
     async def _record_unexpected(self, entry: RemoteEntry, exc: Exception) -> str:
         """One file's unexpected import error fails that file with backoff; the cycle goes on with the rest.
@@ -342,7 +351,7 @@ class Poller:
             import_file(
                 self._db, server=self.server, filename=entry.name, size=entry.size, mtime=entry.mtime,
                 data=data, sha256=hashlib.sha256(data).hexdigest(), settings=self._import_settings,
-                now=self._wall(),
+                now=self._wall(), awaited=self._order.others_awaited(entry.name),
             )
         )  # fmt: skip
         self._inflight = task

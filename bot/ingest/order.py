@@ -1,0 +1,124 @@
+"""Import order for one server: the chronological order of what the listing shows, across cycles.
+
+A downloaded file is imported only when no earlier listed file of the server is still settling (or must
+be fetched again): otherwise it is held and imported in the cycle that imports that earlier file. So a
+restart that finds a round 2 (and a later round 1) already downloaded imports them after their own round
+1, which may still be settling on the server, never before: no orphan post followed by a paired one.
+
+The order also knows which listed names are not final yet (`awaited`): pairing does not declare a round 2
+an orphan while a round 1 that may be its own is among them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import structlog
+
+from bot.ingest.registry import FINAL_STATES, Candidate, Plan
+from bot.ingest.settle import SettleGate
+from bot.ingest.source import RemoteEntry
+
+log = structlog.get_logger(__name__)
+
+# A file that has not settled after this long (it keeps changing, or every download fails) stops holding
+# back the files after it: order is for pairing, it must not stop a server's imports for good.
+MAX_HOLD_SECONDS = 300.0
+
+Key = tuple[str, str]
+
+
+def chronological(name: str) -> Key:
+    # Names start with YYYY-MM-DD-HHMMSS: the basename sorts in time order (round 1 before round 2).
+    return (name.rsplit("/", 1)[-1], name)
+
+
+class ImportOrder:
+    """Held downloads, the first unsettled name that holds them, and the listed names not final yet."""
+
+    def __init__(
+        self,
+        gate: SettleGate,
+        *,
+        max_hold: float = MAX_HOLD_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._gate = gate
+        self._max_hold = max_hold
+        self._mono = monotonic
+        self._held: dict[str, Candidate] = {}
+        self._open: set[str] = set()
+        self._unsettled_since: dict[str, float] = {}  # names that held others back, since when
+        self._gave_up: set[str] = set()  # unsettled for longer than max_hold: no longer holding (warned)
+        self._first: Key | None = None
+
+    def awaited(self) -> frozenset[str]:
+        """Names listed on the server and not imported (or otherwise final) yet."""
+        return frozenset(self._open)
+
+    def others_awaited(self, name: str) -> set[str]:
+        return self._open - {name}
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def listed(self, entries: Iterable[RemoteEntry], plan: Plan) -> None:
+        """A fresh listing is the truth: names gone from it (or changed) are neither held nor hold others
+        back, and the names not final yet are the listed ones."""
+        listed = {e.name: e for e in entries}
+        self._gate.forget_all([n for n in self._gate.pending() if n not in listed])
+        self._held = {n: c for n, c in self._held.items() if listed.get(n) == c.entry}
+        self._open = {c.entry.name for c in (*plan.settle, *plan.fetch, *plan.import_local)}
+        self._open.update(plan.waiting)
+        self._open.update(self._held)
+
+    def gone(self, name: str) -> None:
+        """The file vanished from the server."""
+        self._open.discard(name)
+        self._held.pop(name, None)
+
+    def queue(self, fetched: Iterable[Candidate], local: Iterable[Candidate]) -> list[Candidate]:
+        """This cycle's downloads plus the held ones, chronologically; then `admit` each in turn."""
+        todo = {c.entry.name: c for c in self._held.values()}
+        todo.update((c.entry.name, c) for c in (*fetched, *local))
+        self._held = {}
+        self._first = self._first_unsettled(todo)
+        return sorted(todo.values(), key=lambda c: chronological(c.entry.name))
+
+    def admit(self, cand: Candidate) -> bool:
+        """True: import it now. False: it is held (an earlier listed file has not settled yet)."""
+        name = cand.entry.name
+        if self._first is None or chronological(name) < self._first:
+            return True
+        self._held[name] = cand
+        self._gate.forget(name)  # settled and downloaded: only its turn is missing
+        return False
+
+    def imported(self, name: str, state: str) -> None:
+        """After an import attempt: a final file is no longer awaited; one back in the gate (its local
+        copy was not what was listed) settles again before anything after it."""
+        if state in FINAL_STATES:
+            self._open.discard(name)
+        if name in self._gate:
+            key = chronological(name)
+            self._first = key if self._first is None else min(self._first, key)
+
+    def log_held(self) -> None:
+        if self._held and self._first is not None:
+            log.info("imports_held", files=len(self._held), until=self._first[1])
+
+    def _first_unsettled(self, todo: dict[str, Candidate]) -> Key | None:
+        now = self._mono()
+        since = {n: self._unsettled_since.get(n, now) for n in self._gate.pending() if n not in todo}
+        self._unsettled_since = since
+        holding: list[Key] = []
+        for name, t in since.items():
+            if now - t < self._max_hold:
+                holding.append(chronological(name))
+            elif name not in self._gave_up:
+                self._gave_up.add(name)
+                log.warning("import_order_gave_up", file=name, unsettled_seconds=round(now - t))
+        self._gave_up &= since.keys()
+        return min(holding, default=None)
