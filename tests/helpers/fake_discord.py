@@ -1,8 +1,9 @@
 """A fake Discord REST API (aiohttp on 127.0.0.1) that real discord.py talks to over HTTP.
 
-It keeps what a channel reader would see (messages per channel), dedupes `enforce_nonce` sends within a
-window like Discord, and can be scripted to fail: status codes (500/503/403/...), 429 with retry_after,
-accept-then-drop-the-connection (the ambiguous failure), drop-before-accept.
+It keeps what a channel reader would see (messages per channel, edited in place by PATCH), dedupes
+`enforce_nonce` sends within a window like Discord, and can be scripted to fail: status codes
+(500/503/403/...), 429 with retry_after, accept-then-drop-the-connection (the ambiguous failure),
+drop-before-accept; edits (PATCH) have their own scripted status codes.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class FakeDiscord:
         self.requests: list[Recorded] = []
         self.messages: dict[int, list[dict[str, Any]]] = {}  # channel id → messages, oldest first
         self.faults: list[Fault] = []  # consumed by message POSTs, one per request
+        self.edit_faults: list[Fault] = []  # consumed by message PATCHes (edits), one per request
         self.nonce_window = 120.0  # seconds a nonce is remembered (Discord: "the past few minutes")
         self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
         self.channels: dict[int, dict[str, Any]] = {}
@@ -225,7 +227,24 @@ class FakeDiscord:
             return _json(list(reversed(self.visible(channel_id)))[:limit])  # newest first, like Discord
         if rest == ["messages"] and request.method == "POST":
             return await self._create_message(request, rec, channel_id)
+        if len(rest) == 2 and rest[0] == "messages" and request.method == "PATCH":
+            return self._edit_message(rec, channel_id, rest[1])
         return _json({"message": "404: Not Found", "code": 0}, status=404)
+
+    def _edit_message(self, rec: Recorded, channel_id: int, message_id: str) -> web.Response:
+        """Edit one of the channel's messages in place (its id stays), like Discord's PATCH."""
+        fault = self.edit_faults.pop(0) if self.edit_faults else None
+        if fault is not None and fault.status:
+            return _json({"message": f"fake {fault.status}", "code": 0}, status=fault.status)
+        for msg in self.visible(channel_id):
+            if msg["id"] == message_id:
+                payload = rec.json or {}
+                for key in ("content", "embeds", "flags", "components"):
+                    if key in payload:
+                        msg[key] = payload[key]
+                msg["edited_timestamp"] = dt.datetime.now(dt.UTC).isoformat()
+                return _json(msg)
+        return _json({"message": "Unknown Message", "code": 10008}, status=404)
 
     async def _create_message(
         self, request: web.Request, rec: Recorded, channel_id: int
