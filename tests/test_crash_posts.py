@@ -1,0 +1,183 @@
+"""SIGKILL campaign against the real daemon: every round imported once, and every round posted once.
+
+A real `statsbot run` child process polls the in-process SFTP server while a "game server" task releases
+stats files over time, in the order a game writes them. The child posts to the fake Discord REST server
+(real discord.py over HTTP) and is SIGKILLed at random moments, then restarted; a last run finishes the
+work and stops cleanly. Afterwards each file is imported exactly once, and the stats channel holds exactly
+one message per round and per match: a round 2 first posted before its round 1 was there is corrected by
+an edit of its message, never by a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.samples import replicate
+from bot.chat.embeds import footer_marker
+from bot.db.connection import Database
+from tests.helpers.daemon import server_values
+from tests.helpers.fake_discord import ADMIN_CHANNEL, GUILD_ID, STATS_CHANNEL, FakeDiscord, running
+from tests.helpers.sftp import SftpRig, sftp_rig
+from tests.test_crash import config_text
+
+PROJECT = Path(__file__).resolve().parent.parent
+FILES = 122  # the real samples twice (a copy shifted by weeks), released in name (= time) order
+KILLS = 8
+SEED = 20261207
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
+
+
+def discord_config(base: Path, rig: SftpRig) -> str:
+    values = server_values(
+        "main",
+        rig,
+        poll_seconds=1,
+        min_file_age_seconds=1,
+        max_parallel_downloads=2,
+        full_listing_seconds=300,
+    )
+    text = config_text(base, values)
+    return text + (
+        f"[discord]\nguild_id = {GUILD_ID}\nstats_channel_id = {STATS_CHANNEL}\n"
+        f"admin_channel_id = {ADMIN_CHANNEL}\n"
+    )
+
+
+async def spawn(config: Path, fake: FakeDiscord) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "FAKE_DISCORD_BASE": f"http://127.0.0.1:{fake.port}/api/v10",
+        "STATSBOT_DISCORD__TOKEN": "fake-token",
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.helpers.fake_discord_child", "--config", str(config), "run",
+        cwd=PROJECT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def release(
+    rig: SftpRig, files: list[tuple[str, bytes]], rng: random.Random, done: asyncio.Event
+) -> None:
+    """The game server: files appear one after the other, sometimes in quick succession."""
+    for name, data in files:
+        rig.write(name, data)
+        await asyncio.sleep(rng.choice((0.02, 0.1, 0.25)))
+    done.set()
+
+
+def progress(db_path: Path) -> tuple[int, int]:
+    """(files imported, posts not delivered yet), read without disturbing the running daemon."""
+    if not db_path.exists():
+        return 0, -1
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+        try:
+            imported = conn.execute(
+                "SELECT count(*) FROM processed_files WHERE state = 'imported'"
+            ).fetchone()
+            pending = conn.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0, -1
+    return int(imported[0]), int(pending[0])
+
+
+def about(kind: str, dedupe_key: str, subject: str | None) -> str:
+    """What a post is about: one message each (a round's file, a match's round 2, else its own key)."""
+    if subject is not None:
+        return subject
+    parts = dedupe_key.split(":")
+    if kind == "round":
+        return ":".join(parts[:3])
+    if kind == "match":
+        return f"match:{parts[1]}:{parts[3]}"
+    return dedupe_key
+
+
+async def test_sigkilled_daemon_imports_and_posts_every_round_exactly_once(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    files = sorted(replicate(FILES))
+    names = {name for name, _ in files}
+    db_path = tmp_path / "data" / "statsbot.db"
+    loop = asyncio.get_running_loop()
+    async with running() as fake, sftp_rig(tmp_path / "sftp") as rig:
+        config = tmp_path / "statsbot.toml"
+        config.write_text(discord_config(tmp_path, rig))
+        released = asyncio.Event()
+        writer = asyncio.create_task(release(rig, files, rng, released))
+        kills = 0
+        try:
+            while kills < KILLS:
+                child = await spawn(config, fake)
+                try:
+                    await asyncio.wait_for(child.wait(), rng.uniform(1.0, 4.0))
+                except TimeoutError:
+                    child.send_signal(signal.SIGKILL)
+                    await child.wait()
+                    kills += 1
+                else:
+                    err = await child.stderr.read() if child.stderr else b""
+                    pytest.fail(f"the daemon exited by itself ({child.returncode}): {err.decode()[-3000:]}")
+            await released.wait()
+            child = await spawn(config, fake)
+            deadline = loop.time() + 60
+            while progress(db_path) != (len(names), 0) and loop.time() < deadline:
+                await asyncio.sleep(0.5)
+            child.send_signal(signal.SIGTERM)
+            _, err = await asyncio.wait_for(child.communicate(), 40)
+            assert child.returncode == 0, err.decode()[-3000:]
+        finally:
+            writer.cancel()
+        messages = list(fake.visible(STATS_CHANNEL))
+
+    async with await Database.open(db_path) as db:
+        assert await db.integrity_check() == ["ok"]
+        # every file imported, each exactly once
+        states = await db.fetchall("SELECT filename, state FROM processed_files WHERE server = 'main'")
+        assert {str(f): str(s) for f, s in states} == dict.fromkeys(names, "imported")
+        rounds = await db.fetchall("SELECT filename, status FROM rounds WHERE server = 'main'")
+        assert sorted(str(r[0]) for r in rounds) == sorted(names)
+        events = await db.fetchall(
+            "SELECT filename, count(*) FROM file_events WHERE event = 'imported' GROUP BY filename"
+        )
+        assert {str(f): int(n) for f, n in events} == dict.fromkeys(names, 1)
+        rows = await db.fetchall(
+            "SELECT id, kind, dedupe_key, subject, nonce, state FROM outbox "
+            "WHERE channel = 'stats' ORDER BY id"
+        )
+        matches = await db.fetchall(
+            "SELECT r.filename FROM matches m JOIN rounds r ON r.id = m.r2_round_id WHERE m.server = 'main'"
+        )
+    by_nonce: dict[str, Any] = {str(r[4]): r for r in rows}
+    assert {str(r[5]) for r in rows} == {"sent"}
+    latest: dict[str, str] = {}  # subject → nonce of its newest post (the version its message must show)
+    for r in rows:
+        latest[about(str(r[1]), str(r[2]), r[3])] = str(r[4])
+    shown: dict[str, str] = {}
+    per_subject: Counter[str] = Counter()
+    for m in messages:
+        marker = footer_marker(m["embeds"][0]["footer"]["text"]) if m["embeds"] else None
+        assert marker in by_nonce, f"a message the outbox does not know: {m['embeds']}"
+        row = by_nonce[marker]
+        subject = about(str(row[1]), str(row[2]), row[3])
+        per_subject[subject] += 1
+        shown[subject] = marker
+    repeated = {s: n for s, n in per_subject.items() if n > 1}
+    assert repeated == {}, f"posted more than once: {repeated}"
+    assert shown == latest  # one message per subject, showing its latest version
+    posted_rounds = {s for s in per_subject if s.startswith("round:")}
+    assert posted_rounds == {f"round:main:{f}" for f, status in rounds if status != "pending_r1"}
+    assert {s for s in per_subject if s.startswith("match:")} == {f"match:main:{r[0]}" for r in matches}
+    assert kills == KILLS
