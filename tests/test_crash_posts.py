@@ -1,11 +1,14 @@
 """SIGKILL campaign against the real daemon: every round imported once, and every round posted once.
 
 A real `statsbot run` child process polls the in-process SFTP server while a "game server" task releases
-stats files over time, in the order a game writes them. The child posts to the fake Discord REST server
-(real discord.py over HTTP) and is SIGKILLed at random moments, then restarted; a last run finishes the
-work and stops cleanly. Afterwards each file is imported exactly once, and the stats channel holds exactly
-one message per round and per match: a round 2 first posted before its round 1 was there is corrected by
-an edit of its message, never by a second one.
+stats files over time, in time order except that now and then a round 1 comes late (after its round 2
+and the next round 1). The child posts to the fake Discord REST server (real discord.py over HTTP) and is
+SIGKILLed at random moments, then restarted; a last run finishes the work and stops cleanly.
+
+Afterwards each file is imported exactly once, and the stats channel holds exactly one message per round
+and per match, showing its latest version: a round 2 posted before its round 1 was there (as an orphan)
+is corrected by an edit of its message, never by a second one. Before the fix 3 of 3 runs failed with
+one to three round 2s posted twice; after it 1-2 corrections per run are edits.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from tests.helpers.sftp import SftpRig, sftp_rig
 from tests.test_crash import config_text
 
 PROJECT = Path(__file__).resolve().parent.parent
-FILES = 122  # the real samples twice (a copy shifted by weeks), released in name (= time) order
-KILLS = 8
+FILES = 61  # the real samples (as a copy with its own content hashes), released over ~25 s
+LATE_ROUND1 = 0.4
+PAUSES = (0.05, 0.2, 0.5)
+KILLS = 6
 SEED = 20261207
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
@@ -66,13 +71,28 @@ async def spawn(config: Path, fake: FakeDiscord) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
-async def release(
-    rig: SftpRig, files: list[tuple[str, bytes]], rng: random.Random, done: asyncio.Event
-) -> None:
-    """The game server: files appear one after the other, sometimes in quick succession."""
-    for name, data in files:
+def schedule(files: list[tuple[str, bytes]], rng: random.Random) -> list[tuple[str, bytes, float]]:
+    """Files in time order, each with the pause before it; now and then a round 1 comes late, after the
+    next two files (its round 2 among them) and a pause of up to five poll intervals (DESIGN: "a late R1")."""
+    out: list[tuple[str, bytes, float]] = []
+    i = 0
+    while i < len(files):
+        name, data = files[i]
+        if "-round-1" in name and i + 2 < len(files) and rng.random() < LATE_ROUND1:
+            out += [(*files[i + 1], rng.choice(PAUSES)), (*files[i + 2], rng.choice(PAUSES))]
+            out.append((name, data, rng.uniform(1.0, 5.0)))
+            i += 3
+        else:
+            out.append((name, data, rng.choice(PAUSES)))
+            i += 1
+    return out
+
+
+async def release(rig: SftpRig, plan: list[tuple[str, bytes, float]], done: asyncio.Event) -> None:
+    """The game server writes the files over time."""
+    for name, data, pause in plan:
+        await asyncio.sleep(pause)
         rig.write(name, data)
-        await asyncio.sleep(rng.choice((0.02, 0.1, 0.25)))
     done.set()
 
 
@@ -116,13 +136,13 @@ async def test_sigkilled_daemon_imports_and_posts_every_round_exactly_once(tmp_p
         config = tmp_path / "statsbot.toml"
         config.write_text(discord_config(tmp_path, rig))
         released = asyncio.Event()
-        writer = asyncio.create_task(release(rig, files, rng, released))
+        writer = asyncio.create_task(release(rig, schedule(files, rng), released))
         kills = 0
         try:
             while kills < KILLS:
                 child = await spawn(config, fake)
                 try:
-                    await asyncio.wait_for(child.wait(), rng.uniform(1.0, 4.0))
+                    await asyncio.wait_for(child.wait(), rng.uniform(3.0, 6.0))
                 except TimeoutError:
                     child.send_signal(signal.SIGKILL)
                     await child.wait()
