@@ -271,15 +271,18 @@ async def dead_posts(db: Reader, limit: int = 200) -> list[OutboxRef]:
 async def requeue_dead_posts(tx: Tx, ids: Iterable[int] | None) -> list[int]:
     """Put dead posts back in the queue (all of them when `ids` is None); returns the ids re-queued.
 
-    Same row, same nonce: the drainer sends them in id order with its usual duplicate checks.
+    Same row, same nonce: the drainer sends them in id order with its usual duplicate checks. A post
+    whose subject has a newer post (a correction, which posts itself when it has no message to edit)
+    is out of date and stays dead: sending it would be a second message about the same thing.
     """
+    current = "NOT EXISTS (SELECT 1 FROM outbox n WHERE n.subject = o.subject AND n.id > o.id)"
     if ids is None:
-        rows = await tx.fetchall("SELECT id FROM outbox WHERE state = 'dead' ORDER BY id")
+        rows = await tx.fetchall(f"SELECT id FROM outbox o WHERE state = 'dead' AND {current} ORDER BY id")
     else:
         wanted = sorted(set(ids))
         rows = await tx.fetchall(
-            "SELECT id FROM outbox WHERE state = 'dead' AND id IN (SELECT value FROM json_each(?)) "
-            "ORDER BY id",
+            "SELECT id FROM outbox o WHERE state = 'dead' AND id IN (SELECT value FROM json_each(?)) "
+            f"AND {current} ORDER BY id",
             (json.dumps(wanted),),
         )
     requeued = [int(r[0]) for r in rows]

@@ -17,7 +17,7 @@ from bot.chat.drainer import RetryPolicy
 from bot.chat.embeds import footer_marker
 from bot.chat.runtime import ChatRuntime, start_chat
 from bot.config import Settings
-from bot.db import outbox
+from bot.db import ops_queries, outbox
 from bot.db.connection import Database
 from bot.factory import import_settings
 from bot.ingest.importer import import_file, sweep_pending_round2
@@ -142,6 +142,14 @@ async def test_correction_of_a_dropped_post_is_posted_instead(
         await chat.close()
     [posted] = titled(fake.visible(), B2_TITLE)  # the correction had nothing to edit: it is the post
     assert f"paired with {B1}" in posted["embeds"][0]["description"]
+    # An admin re-queues the dead letters: the out-of-date orphan post stays dead (it has a newer post).
+    async with db.transaction() as tx:
+        requeued = await ops_queries.requeue_dead_posts(tx, None)
+    dead = await db.fetchall(
+        "SELECT id FROM outbox WHERE state = 'dead' AND subject = ?", (f"round:main:{B2}",)
+    )
+    assert len(dead) == 1
+    assert int(dead[0][0]) not in requeued
 
 
 async def test_console_prints_a_marked_correction(db: Database, samples_dir: Path) -> None:
