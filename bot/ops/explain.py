@@ -155,9 +155,8 @@ def render_journey(j: Journey) -> str:
     for p in j.posts:
         sent = f"sent {_ts(p.sent_at)} message {p.message_id}" if p.state == "sent" else p.state
         error = f" last error: {p.last_error}" if p.last_error else ""
-        lines.append(
-            f"    #{p.id} {p.kind} for {p.subject} → {p.channel}: {sent} (attempts {p.attempts}){error}"
-        )
+        what = f"{p.kind} for {p.subject}" + (" (correction)" if ":after:" in (p.dedupe_key or "") else "")
+        lines.append(f"    #{p.id} {what} → {p.channel}: {sent} (attempts {p.attempts}){error}")
     return "\n".join(lines)
 
 

@@ -21,6 +21,7 @@ from bot.db import ops_queries, outbox
 from bot.db.connection import Database
 from bot.factory import import_settings
 from bot.ingest.importer import import_file, sweep_pending_round2
+from bot.ops.explain import explain, render_journey
 from tests.helpers.chat import discord_settings
 from tests.helpers.fake_discord import STATS_CHANNEL, FakeDiscord, Fault
 
@@ -173,3 +174,7 @@ async def test_console_prints_a_marked_correction(db: Database, samples_dir: Pat
     assert corrections[0].endswith(f"· round · CORRECTION: replaces post {first[0]} above")
     assert text.count("Round 2 without its round 1") == 1  # the orphan post, printed once
     assert text.count(f"paired with {B1}") == 1  # the correction
+    # `statsbot explain` lists both posts of the round 2, the second marked as the correction
+    [journey] = await explain(db, Path("unused"), B2)
+    lines = [line for line in render_journey(journey).splitlines() if f"round for {B2}" in line]
+    assert [("(correction)" in line) for line in lines] == [False, True]
