@@ -143,10 +143,12 @@ class OutboxDrainer:
                 continue
             if post.corrects is not None:
                 outcome = await self._correct(post, now)
-                total += outcome
-                if outcome is not _SENT and outcome is not _DEAD:
-                    break
-                continue
+                if outcome is not None:
+                    total += outcome
+                    if outcome is not _SENT and outcome is not _DEAD:
+                        break
+                    continue
+                # nothing to edit: the correction is posted like any post (reconciled, nonce)
             if self._sink.reconciles and self._may_have_been_sent(post, now):
                 if markers is None:
                     try:
@@ -171,16 +173,19 @@ class OutboxDrainer:
         # sent by a process that crashed before recording it, beyond the nonce window.
         return post.attempts > 0 or now - post.created_at > self._policy.nonce_window_seconds
 
-    async def _correct(self, post: Post, now: float) -> DrainStats:
-        """A correction edits the message showing its subject; it is never a second message.
+    async def _correct(self, post: Post, now: float) -> DrainStats | None:
+        """A correction edits the message showing its subject; it is never a second message. None: no
+        message to edit (the subject's earlier posts were dropped or skipped), so it is to be posted.
 
         The subject's earlier posts come before it in the channel's order, so they have been delivered
-        (or dropped) by now. When none left a message (dead, or skipped), the correction is posted.
+        (or dropped) by now. Repeating an edit changes nothing more: an edit is never reconciled.
         """
         assert post.corrects is not None
         target = await outbox.correction_target(self._db, post.corrects, post.id)
         if target.waiting:  # not expected (order per channel): keep the order, look again later
             return await self._retry(post, TransientSendError(f"post {post.corrects} not delivered yet"), now)
+        if target.message_id is None:
+            return None
         return await self._deliver(post, now, edit=target.message_id)
 
     async def _deliver(self, post: Post, now: float, *, edit: str | None = None) -> DrainStats:

@@ -67,9 +67,10 @@ class ImportOrder:
     def listed(self, entries: Iterable[RemoteEntry], plan: Plan) -> None:
         """A fresh listing is the truth: names gone from it (or changed) are neither held nor hold others
         back, and the names not final yet are the listed ones."""
-        listed = {e.name: e for e in entries}
-        self._gate.forget_all([n for n in self._gate.pending() if n not in listed])
-        self._held = {n: c for n, c in self._held.items() if listed.get(n) == c.entry}
+        if len(self._gate) or self._held:  # else nothing to check: skip indexing a big listing
+            listed = {e.name: e for e in entries}
+            self._gate.forget_all([n for n in self._gate.pending() if n not in listed])
+            self._held = {n: c for n, c in self._held.items() if listed.get(n) == c.entry}
         self._open = {c.entry.name for c in (*plan.settle, *plan.fetch, *plan.import_local)}
         self._open.update(plan.waiting)
         self._open.update(self._held)
