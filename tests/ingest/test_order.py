@@ -123,6 +123,43 @@ async def test_orphan_verdict_waits_while_its_round1_is_listed(tmp_path: Path, s
             await app.close()
 
 
+async def test_round2_waits_when_its_round1_must_be_downloaded_again(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    """B1's download fails (it changed under the transfer, as after a reset or a full disk): B2 and E1,
+    downloaded in the same cycle, wait for it instead of being imported first."""
+    full = (samples_dir / B1).read_bytes()
+    async with sftp_rig(tmp_path) as rig:
+        path = rig.write(B1, full[:400], mtime=1_760_000_000)
+        for name in (B2, E1):
+            rig.write(name, (samples_dir / name).read_bytes())
+
+        def grow_once(local: bytes, offset: int) -> None:
+            if local.endswith(B1.encode()) and offset == 0 and path.stat().st_size < len(full):
+                with path.open("ab") as handle:
+                    handle.write(full[400:])
+
+        rig.faults.before_read = grow_once
+        clock = Clock()
+        app = await open_app(tmp_path, rig, clock)
+        try:
+            assert app.db is not None
+            await app.pollers["main"].poll()
+            clock.advance(3)
+            second = await app.pollers["main"].poll()
+            assert second.states == {}  # B2 and E1 are downloaded, B1 must settle again: they wait
+            clock.advance(3)
+            third = await app.pollers["main"].poll()
+            clock.advance(3)
+            fourth = await app.pollers["main"].poll()
+            states = {**third.states, **fourth.states}
+            assert list(states) == [B1, B2, E1]
+            assert set(states.values()) == {"imported"}
+            assert (await round_posts(app.db))[B2] == [f"round:main:{B2}:paired:{B1}"]
+        finally:
+            await app.close()
+
+
 def entry(name: str) -> RemoteEntry:
     return RemoteEntry(name, 10, 100, True)
 
