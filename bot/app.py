@@ -56,7 +56,7 @@ async def _sweep_pending_round2(app: App) -> None:
     assert app.db is not None
     window = import_settings(app.settings).pairing_window
     # Never while a round 1 that may be its own is listed on its server and still to be imported.
-    awaited = {name: poller.awaited() for name, poller in app.pollers.items()}
+    awaited = {name: poller.awaited_round1() for name, poller in app.pollers.items()}
     await sweep_pending_round2(
         app.db, older_than_seconds=window, now=time.time(), pairing_window=window, awaited=awaited
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -14,6 +14,7 @@ from bot.db import rounds as dbrounds
 from bot.db import sessions as dbsessions
 from bot.db.connection import Database, SyncTx, Tx
 from bot.ingest.file_outcomes import FileCtx, quarantine, resolve_quarantine
+from bot.ingest.order import AwaitedRound1
 from bot.ingest.pairing_sync import BatchState, orphan_stale_pending_sync, store_round
 from bot.ingest.prepared import PreparedBatch, PreparedFile, prepare_batch
 from bot.ingest.session_posts import close_idle_sessions
@@ -74,12 +75,12 @@ async def import_file(
     sha256: str,
     settings: ImportSettings,
     now: float,
-    awaited: Collection[str] = (),
+    awaited_round1: AwaitedRound1 | None = None,
 ) -> ImportOutcome:
     """Import one downloaded file exactly once; every outcome is recorded in the same transaction.
 
-    `awaited`: the server's other files listed and not imported yet; a round 2 is not made an orphan
-    while one of them may be its round 1.
+    `awaited_round1`: the server's round 1 files listed and not imported yet, by map; a round 2 is not
+    made an orphan while one of them may be its round 1.
 
     Content already imported under this name → no-op. Same content under another name (any server) →
     'duplicate'. The same name with different content after import → 'quarantined' with an alert: the
@@ -91,10 +92,12 @@ async def import_file(
     """
     pre = _prepare_one(server, filename, data, settings)
 
+    batch = BatchState(awaited={server: awaited_round1 or {}})
+
     def run(stx: SyncTx) -> ImportOutcome:
         return _import_sync(
-            stx, pre.files[0], BatchState(awaited={server: awaited}), server=server, filename=filename,
-            size=size, mtime=mtime, data=data, sha256=sha256, settings=settings, now=now,
+            stx, pre.files[0], batch, server=server, filename=filename, size=size, mtime=mtime,
+            data=data, sha256=sha256, settings=settings, now=now,
         )  # fmt: skip
 
     [outcome] = await db.run_transaction(_with_post_policy, settings, lambda stx: [run(stx)])
@@ -176,12 +179,13 @@ async def sweep_pending_round2(
     older_than_seconds: float,
     now: float,
     pairing_window: float = 0.0,
-    awaited: Mapping[str, Collection[str]] | None = None,
+    awaited: Mapping[str, AwaitedRound1] | None = None,
 ) -> list[int]:
     """Mark round 2s pending for longer than `older_than_seconds` (since import) 'orphan' and queue
     their post, in ONE transaction; returns their round ids. The daemon runs it with the pairing
     window as the grace period: a round 1 normally lands seconds after its round 2. A round 2 whose
-    round 1 (within `pairing_window`) may be among its server's `awaited` files keeps waiting."""
+    round 1 (within `pairing_window`) may be among its server's `awaited` round 1 files (by map) keeps
+    waiting."""
     stale = await db.run_transaction(
         _sweep_sync, imported_before=now - older_than_seconds, now=now,
         window=dt.timedelta(seconds=pairing_window), awaited=awaited,

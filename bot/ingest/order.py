@@ -5,14 +5,15 @@ be fetched again): otherwise it is held and imported in the cycle that imports t
 restart that finds a round 2 (and a later round 1) already downloaded imports them after their own round
 1, which may still be settling on the server, never before: no orphan post followed by a paired one.
 
-The order also knows which listed names are not final yet (`awaited`): pairing does not declare a round 2
-an orphan while a round 1 that may be its own is among them.
+The order also knows which listed names are not final yet (`awaited`), and among them the round 1 files
+by map (`awaited_round1`): pairing does not declare a round 2 an orphan while a round 1 that may be its
+own is among them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 import structlog
 
@@ -27,11 +28,21 @@ log = structlog.get_logger(__name__)
 MAX_HOLD_SECONDS = 300.0
 
 Key = tuple[str, str]
+# map → names of listed round 1 files not imported yet (a live index: read it, never keep it)
+AwaitedRound1 = Mapping[str, Collection[str]]
+_ROUND1_SUFFIX = "-round-1.txt"
+_STAMP = len("YYYY-MM-DD-HHMMSS-")
 
 
 def chronological(name: str) -> Key:
     # Names start with YYYY-MM-DD-HHMMSS: the basename sorts in time order (round 1 before round 2).
     return (name.rsplit("/", 1)[-1], name)
+
+
+def round1_map(name: str) -> str | None:
+    """The map of a round 1 stats file name (already checked against the grammar), else None."""
+    base = name.rsplit("/", 1)[-1]
+    return base[_STAMP : -len(_ROUND1_SUFFIX)] if base.endswith(_ROUND1_SUFFIX) else None
 
 
 class ImportOrder:
@@ -49,6 +60,7 @@ class ImportOrder:
         self._mono = monotonic
         self._held: dict[str, Candidate] = {}
         self._open: set[str] = set()
+        self._round1: dict[str, set[str]] = {}  # the round 1 files among them, by map
         self._unsettled_since: dict[str, float] = {}  # names that held others back, since when
         self._gave_up: set[str] = set()  # unsettled for longer than max_hold: no longer holding (warned)
         self._first: Key | None = None
@@ -57,8 +69,10 @@ class ImportOrder:
         """Names listed on the server and not imported (or otherwise final) yet."""
         return frozenset(self._open)
 
-    def others_awaited(self, name: str) -> set[str]:
-        return self._open - {name}
+    def awaited_round1(self) -> AwaitedRound1:
+        """Round 1 files listed and not final yet, by map: the live index, never copied (100,000 names
+        on a first start); read it while nothing else runs on this server (during an import)."""
+        return self._round1
 
     @property
     def held(self) -> int:
@@ -74,11 +88,22 @@ class ImportOrder:
         self._open = {c.entry.name for c in (*plan.settle, *plan.fetch, *plan.import_local)}
         self._open.update(plan.waiting)
         self._open.update(self._held)
+        self._round1 = {}
+        for name in self._open:
+            map_name = round1_map(name)
+            if map_name is not None:
+                self._round1.setdefault(map_name, set()).add(name)
 
     def gone(self, name: str) -> None:
         """The file vanished from the server."""
-        self._open.discard(name)
+        self._done(name)
         self._held.pop(name, None)
+
+    def _done(self, name: str) -> None:
+        self._open.discard(name)
+        map_name = round1_map(name)
+        if map_name is not None and map_name in self._round1:
+            self._round1[map_name].discard(name)
 
     def queue(self, fetched: Iterable[Candidate], local: Iterable[Candidate]) -> list[Candidate]:
         """This cycle's downloads plus the held ones, chronologically; then `admit` each in turn."""
@@ -101,7 +126,7 @@ class ImportOrder:
         """After an import attempt: a final file is no longer awaited; one back in the gate (its local
         copy was not what was listed) settles again before anything after it."""
         if state in FINAL_STATES:
-            self._open.discard(name)
+            self._done(name)
         if name in self._gate:
             key = chronological(name)
             self._first = key if self._first is None else min(self._first, key)

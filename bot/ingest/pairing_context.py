@@ -24,9 +24,9 @@ class BatchState:
     pairs: Mapping[PairKey, PreparedPair] = field(default_factory=dict)
     fresh: dict[int, tuple[PreparedRound, bytes]] = field(default_factory=dict)
     parsed: dict[int, ParsedRound] = field(default_factory=dict)
-    # Per server: files listed on the server and not imported yet (settling, downloading, waiting for a
-    # retry). A round 2 is not declared an orphan while a round 1 that may be its own is among them.
-    awaited: Mapping[str, Collection[str]] = field(default_factory=dict)
+    # Per server, by map: round 1 files listed on the server and not imported yet (settling, downloading,
+    # waiting for a retry). A round 2 is not declared an orphan while one that may be its own is listed.
+    awaited: Mapping[str, Mapping[str, Collection[str]]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 
 from bot.db import files, outbox
 from bot.db import rounds as dbrounds
@@ -12,12 +12,9 @@ from bot.db.rounds import RoundRow, parse_played_at
 from bot.db.rows import PlayerRows
 from bot.db.session_teams import mark_stale_sync
 from bot.db.sessions import attach_round_sync
-from bot.errors import ParseError
 from bot.ingest import posts
 from bot.ingest.pairing_context import BatchState, PairingContext, ref_of
 from bot.ingest.prepared import ORPHAN_FLAG, PreparedRound, parse_cached
-from bot.stats.model import FileKind
-from bot.stats.names import parse_filename
 from bot.stats.pairing import pair_rounds
 
 __all__ = [
@@ -33,6 +30,8 @@ __all__ = [
 ]
 
 _NO_PLAYERS = PlayerRows((), ())
+_STAMP_FORMAT = "%Y-%m-%d-%H%M%S"
+_STAMP_EXAMPLE = "2025-10-02-232339"
 
 
 def _round_subject(server: str, filename: str) -> str:
@@ -234,21 +233,21 @@ def _store_unpaired(stx: SyncTx, ctx: PairingContext, r2: RoundRow, *, orphan: b
         )
 
 
-def round1_listed(awaited: Iterable[str], r2: RoundRow, window: dt.timedelta) -> bool:
-    """Whether a file still to be imported may be `r2`'s round 1: a round 1 of its map, earlier and
-    within the window (by name; its header is only known once it is imported)."""
+def round1_listed(
+    awaited: Mapping[str, Collection[str]], r2: RoundRow, window: dt.timedelta, *, besides: str = ""
+) -> bool:
+    """Whether a round 1 file still to be imported (`awaited`: names by map) may be `r2`'s round 1: of
+    its map, earlier and within the window, by name (its header is only known once it is imported)."""
+    names = awaited.get(r2.map)
+    if not names:
+        return False
     played_at = parse_played_at(r2.played_at)
-    for name in awaited:
-        try:
-            parts = parse_filename(name.rsplit("/", 1)[-1])
-        except ParseError:
-            continue
-        if (
-            parts.kind is FileKind.STATS
-            and parts.round_number == 1
-            and parts.map == r2.map
-            and played_at - window <= parts.played_at < played_at
-        ):
+    # File names start with the time as YYYY-MM-DD-HHMMSS, which sorts like the time itself.
+    earliest = (played_at - window).strftime(_STAMP_FORMAT)
+    latest = played_at.strftime(_STAMP_FORMAT)
+    for name in names:
+        stamp = name.rsplit("/", 1)[-1][: len(_STAMP_EXAMPLE)]
+        if earliest <= stamp < latest and name != besides:
             return True
     return False
 
@@ -256,7 +255,7 @@ def round1_listed(awaited: Iterable[str], r2: RoundRow, window: dt.timedelta) ->
 def _no_round1_can_come(stx: SyncTx, ctx: PairingContext, r2: RoundRow) -> bool:
     """A later round 1 of the server exists, or the round 2 is older than the window vs the newest round;
     never while a round 1 that may be its own is listed on the server and not imported yet."""
-    if round1_listed(ctx.batch.awaited.get(ctx.server, ()), r2, ctx.window):
+    if round1_listed(ctx.batch.awaited.get(ctx.server, {}), r2, ctx.window, besides=ctx.new_filename):
         return False
     latest_r1 = dbrounds.latest_round1_at_sync(stx, ctx.server)
     if latest_r1 is not None and latest_r1 > r2.played_at:
@@ -271,7 +270,7 @@ def orphan_stale_pending_sync(
     imported_before: float,
     now: float,
     window: dt.timedelta = dt.timedelta(0),
-    awaited: Mapping[str, Collection[str]] | None = None,
+    awaited: Mapping[str, Mapping[str, Collection[str]]] | None = None,
 ) -> list[RoundRow]:
     """Round 2s pending since before `imported_before` (epoch) become orphans, each posted once.
 
@@ -284,7 +283,7 @@ def orphan_stale_pending_sync(
     stale = [
         r2
         for r2 in dbrounds.stale_pending_round2_sync(stx, imported_before=imported_before)
-        if not round1_listed(awaited.get(r2.server, ()), r2, window)
+        if not round1_listed(awaited.get(r2.server, {}), r2, window)
     ]
     batch = BatchState()
     for r2 in stale:

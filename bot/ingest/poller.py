@@ -17,7 +17,7 @@ from bot.errors import ParseError, SourceError
 from bot.ingest import files as localfiles
 from bot.ingest.fetch import Fetcher
 from bot.ingest.importer import ImportOutcome, ImportSettings, import_file
-from bot.ingest.order import ImportOrder
+from bot.ingest.order import AwaitedRound1, ImportOrder
 from bot.ingest.poll_health import PollHealth
 from bot.ingest.registry import Candidate, Plan, Registry
 from bot.ingest.settle import SettleGate
@@ -127,6 +127,10 @@ class Poller:
     def awaited(self) -> frozenset[str]:
         """Names listed on the server and not imported (or otherwise final) yet."""
         return self._order.awaited()
+
+    def awaited_round1(self) -> AwaitedRound1:
+        """The round 1 files among them, by map (a live index: read it, never keep it)."""
+        return self._order.awaited_round1()
 
     async def wait_idle(self) -> None:
         """Wait for an import whose caller was cancelled (shutdown) to commit or roll back."""
@@ -351,7 +355,7 @@ class Poller:
             import_file(
                 self._db, server=self.server, filename=entry.name, size=entry.size, mtime=entry.mtime,
                 data=data, sha256=hashlib.sha256(data).hexdigest(), settings=self._import_settings,
-                now=self._wall(), awaited=self._order.others_awaited(entry.name),
+                now=self._wall(), awaited_round1=self._order.awaited_round1(),
             )
         )  # fmt: skip
         self._inflight = task

@@ -7,6 +7,7 @@ their own round 1, the round 2 was posted as an orphan and, when its round 1 cam
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from pathlib import Path
@@ -15,7 +16,9 @@ from bot.app import App
 from bot.db import files as dbfiles
 from bot.db import ops_queries
 from bot.db.connection import Database
-from bot.ingest.order import ImportOrder
+from bot.db.rounds import RoundRow
+from bot.ingest.order import ImportOrder, round1_map
+from bot.ingest.pairing_sync import round1_listed
 from bot.ingest.registry import Candidate, Plan
 from bot.ingest.settle import SettleGate
 from bot.ingest.source import RemoteEntry
@@ -70,6 +73,7 @@ async def test_downloaded_round2_waits_for_its_settling_round1_after_a_restart(
             first = await app.pollers["main"].poll()
             assert first.states == {}  # B1 is still settling: nothing after it goes first
             assert app.pollers["main"].awaited() == {B1, B2, E1}
+            assert app.pollers["main"].awaited_round1() == {"braundorf_b4": {B1}, "erdenberg_t2": {E1}}
             clock.advance(3)
             second = await app.pollers["main"].poll()
             assert list(second.states.items()) == [(B1, "imported"), (B2, "imported"), (E1, "imported")]
@@ -82,6 +86,7 @@ async def test_downloaded_round2_waits_for_its_settling_round1_after_a_restart(
                 E1: [f"round:main:{E1}"],
             }  # one post per round: no orphan post first
             assert app.pollers["main"].awaited() == frozenset()
+            assert all(not names for names in app.pollers["main"].awaited_round1().values())
         finally:
             await app.close()
 
@@ -109,7 +114,7 @@ async def test_orphan_verdict_waits_while_its_round1_is_listed(tmp_path: Path, s
 
             swept = await sweep_pending_round2(
                 app.db, older_than_seconds=0, now=9e9, pairing_window=2700,
-                awaited={"main": app.pollers["main"].awaited()},
+                awaited={"main": app.pollers["main"].awaited_round1()},
             )  # fmt: skip
             assert swept == []
             rig.write(B1, full)  # the complete file: settles, imports, and B2 pairs with it
@@ -193,3 +198,21 @@ def test_a_fresh_listing_drops_held_files_that_changed_or_vanished() -> None:
     order.listed([entry(B2), RemoteEntry(E1, 99, 100, True)], Plan())  # B1 gone, E1 changed
     assert order.held == 1
     assert [c.entry.name for c in order.queue([], []) if order.admit(c)] == [B2]
+
+
+def test_round1_index_and_which_listed_round1_may_be_a_round2s_own() -> None:
+    assert round1_map(B1) == "braundorf_b4"
+    assert round1_map("sub/" + E1) == "erdenberg_t2"
+    assert round1_map(B2) is None
+    assert round1_map("2025-10-02-230707-braundorf_b4-round-1-endstats.txt") is None
+    r2 = RoundRow(1, "main", B2, "x", "braundorf_b4", 2, "2025-10-02 23:15:06", "", "", "pending_r1", None,
+                  None, True, "")  # fmt: skip
+    window = dt.timedelta(minutes=45)
+    assert round1_listed({"braundorf_b4": {B1}}, r2, window)
+    assert not round1_listed({"braundorf_b4": {B1}}, r2, window, besides=B1)  # the file being imported
+    assert not round1_listed({"erdenberg_t2": {E1}}, r2, window)  # another map
+    later = "2025-10-02-231507-braundorf_b4-round-1.txt"
+    too_old = "2025-10-02-222959-braundorf_b4-round-1.txt"
+    edge = "2025-10-02-223006-braundorf_b4-round-1.txt"
+    assert not round1_listed({"braundorf_b4": {later, too_old}}, r2, window)
+    assert round1_listed({"braundorf_b4": {edge}}, r2, window)  # exactly the window before it
