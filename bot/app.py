@@ -55,8 +55,12 @@ async def _sweep_pending_round2(app: App) -> None:
     # it is an orphan (posted once). Grace = the pairing window.
     assert app.db is not None
     window = import_settings(app.settings).pairing_window
-    # Never while a round 1 that may be its own is listed on its server and still to be imported.
-    awaited = {name: poller.awaited_round1() for name, poller in app.pollers.items()}
+    # Never while a round 1 that may be its own is listed on its server and still to be imported. A copy:
+    # the pollers keep changing their index while this transaction reads it on the database thread.
+    awaited = {
+        name: {m: frozenset(names) for m, names in poller.awaited_round1().items() if names}
+        for name, poller in app.pollers.items()
+    }
     await sweep_pending_round2(
         app.db, older_than_seconds=window, now=time.time(), pairing_window=window, awaited=awaited
     )

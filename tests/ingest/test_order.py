@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from bot.app import App
+from bot.app import _sweep_pending_round2 as sweep_pending_r2_job
 from bot.db import files as dbfiles
 from bot.db import ops_queries
 from bot.db.connection import Database
@@ -109,14 +110,11 @@ async def test_orphan_verdict_waits_while_its_round1_is_listed(tmp_path: Path, s
             rounds = {r.filename: r for r in await ops_queries.round_refs(app.db, "main")}
             assert rounds[B2].status == "pending_r1"  # a later round 1 exists, but B1 is listed
             assert B2 not in await round_posts(app.db)
-            # The wall-clock sweep waits for it too, however old the round 2 is.
-            from bot.ingest.importer import sweep_pending_round2
-
-            swept = await sweep_pending_round2(
-                app.db, older_than_seconds=0, now=9e9, pairing_window=2700,
-                awaited={"main": app.pollers["main"].awaited_round1()},
-            )  # fmt: skip
-            assert swept == []
+            # The daemon's wall-clock sweep waits for it too, however long the round 2 has been pending.
+            await app.db.execute("UPDATE rounds SET imported_at = 0 WHERE filename = ?", (B2,))
+            await sweep_pending_r2_job(app)
+            rounds = {r.filename: r for r in await ops_queries.round_refs(app.db, "main")}
+            assert rounds[B2].status == "pending_r1"
             rig.write(B1, full)  # the complete file: settles, imports, and B2 pairs with it
             for _ in range(3):
                 clock.advance(3)
