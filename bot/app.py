@@ -188,6 +188,10 @@ class App:
             waits = [poller.gate.remaining(n) or 0.0 for n in poller.gate.pending()]
             await asyncio.sleep(max([0.0, *waits]))
             result = await poller.poll()
+        if poller.holding:  # behind a file that did not settle in time: imported now, not never
+            held = await poller.import_held()
+            result.states.update(held.states)
+            result.ok = result.ok and held.ok
         return result
 
     # ---- run ----------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ class ImportOrder:
         self._unsettled_since: dict[str, float] = {}  # names that held others back, since when
         self._gave_up: set[str] = set()  # unsettled for longer than max_hold: no longer holding (warned)
         self._first: Key | None = None
+        self._stop_holding = False
 
     def awaited(self) -> frozenset[str]:
         """Names listed on the server and not imported (or otherwise final) yet."""
@@ -135,13 +136,19 @@ class ImportOrder:
         if self._held and self._first is not None:
             log.info("imports_held", files=len(self._held), until=self._first[1])
 
+    def stop_holding(self) -> None:
+        """The next `queue` holds nothing back (`once` ends: the files that did not settle in time stay for
+        the next run, the ones after them are imported now rather than never)."""
+        self._stop_holding = True
+
     def _first_unsettled(self, todo: dict[str, Candidate]) -> Key | None:
         now = self._mono()
         since = {n: self._unsettled_since.get(n, now) for n in self._gate.pending() if n not in todo}
         self._unsettled_since = since
+        limit, self._stop_holding = (0.0 if self._stop_holding else self._max_hold), False
         holding: list[Key] = []
         for name, t in since.items():
-            if now - t < self._max_hold:
+            if now - t < limit:
                 holding.append(chronological(name))
             elif name not in self._gave_up:
                 self._gave_up.add(name)

@@ -124,6 +124,17 @@ class Poller:
         """Finish the import in progress, start nothing new."""
         self._stopping = True
 
+    @property
+    def holding(self) -> int:
+        """Downloaded files waiting for an earlier file of the server to settle."""
+        return self._order.held
+
+    async def import_held(self) -> CycleResult:
+        """Import the held files now, whatever is still settling before them (`once` ends: it would
+        otherwise leave them for good behind a file that keeps changing). Never raises."""
+        self._order.stop_holding()
+        return await self._guarded(lambda result: self._process(Plan(), result))
+
     def awaited(self) -> frozenset[str]:
         """Names listed on the server and not imported (or otherwise final) yet."""
         return self._order.awaited()

@@ -7,6 +7,7 @@ their own round 1, the round 2 was posted as an orphan and, when its round 1 cam
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import os
@@ -161,6 +162,34 @@ async def test_round2_waits_when_its_round1_must_be_downloaded_again(
             assert (await round_posts(app.db))[B2] == [f"round:main:{B2}:paired:{B1}"]
         finally:
             await app.close()
+
+
+async def test_once_imports_what_waits_behind_a_file_that_never_settles(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    """`statsbot once` waits out the gate a few times; files held behind one that keeps changing are then
+    imported anyway (the next run takes the changing one), never left behind it for good."""
+    full = (samples_dir / B1).read_bytes()
+    async with sftp_rig(tmp_path) as rig:
+        path = rig.write(B1, full[:400])
+        for name in (B2, E1):
+            rig.write(name, (samples_dir / name).read_bytes())
+
+        async def keep_writing() -> None:
+            while True:
+                await asyncio.sleep(0.3)
+                with path.open("ab") as handle:
+                    handle.write(b"x")
+
+        writer = asyncio.create_task(keep_writing())
+        app = make_app(daemon_settings(tmp_path, [server_values("main", rig, min_file_age_seconds=1)]))
+        try:
+            assert await app.once() == 0
+        finally:
+            writer.cancel()
+        async with await Database.open(tmp_path / "data" / "statsbot.db") as db:
+            states = await dbfiles.get_rows(db, "main", [B1, B2, E1])
+        assert {n: r.state for n, r in states.items()} == {B1: "seen", B2: "imported", E1: "imported"}
 
 
 def entry(name: str) -> RemoteEntry:
