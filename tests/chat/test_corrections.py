@@ -127,6 +127,28 @@ async def test_edit_failing_for_a_while_is_retried_then_applied_once(
     assert fake.edit_faults == []
 
 
+async def test_edit_applied_but_unanswered_is_repeated_harmlessly(
+    db: Database, fake: FakeDiscord, samples_dir: Path
+) -> None:
+    """The connection drops after Discord applied the edit (or the process dies before recording it):
+    the edit is made again, which changes nothing more; still one message, the corrected one."""
+    fake.edit_faults = [Fault(drop="after_accept")]
+    chat = await start_chat(discord_settings(), db, policy=FAST)
+    try:
+        await import_named(db, samples_dir, B2, E1)
+        await drain_all(chat, db)
+        await import_named(db, samples_dir, B1)
+        await drain_all(chat, db)
+    finally:
+        await chat.close()
+    [edited] = titled(fake.visible(), B2_TITLE)
+    assert f"paired with {B1}" in edited["embeds"][0]["description"]
+    assert len(fake.posts(f"/channels/{STATS_CHANNEL}/messages/{edited['id']}", method="PATCH")) == 2
+    row = await db.fetchone("SELECT state, attempts, message_id FROM outbox WHERE corrects IS NOT NULL")
+    assert row is not None
+    assert (row[0], row[1], row[2]) == ("sent", 2, edited["id"])
+
+
 async def test_correction_of_a_dropped_post_is_posted_instead(
     db: Database, fake: FakeDiscord, samples_dir: Path
 ) -> None:

@@ -228,12 +228,16 @@ class FakeDiscord:
         if rest == ["messages"] and request.method == "POST":
             return await self._create_message(request, rec, channel_id)
         if len(rest) == 2 and rest[0] == "messages" and request.method == "PATCH":
-            return self._edit_message(rec, channel_id, rest[1])
+            return self._edit_message(request, rec, channel_id, rest[1])
         return _json({"message": "404: Not Found", "code": 0}, status=404)
 
-    def _edit_message(self, rec: Recorded, channel_id: int, message_id: str) -> web.Response:
+    def _edit_message(
+        self, request: web.Request, rec: Recorded, channel_id: int, message_id: str
+    ) -> web.StreamResponse:
         """Edit one of the channel's messages in place (its id stays), like Discord's PATCH."""
         fault = self.edit_faults.pop(0) if self.edit_faults else None
+        if fault is not None and fault.drop == "before_accept":
+            return self._cut(request)
         if fault is not None and fault.status:
             return _json({"message": f"fake {fault.status}", "code": 0}, status=fault.status)
         for msg in self.visible(channel_id):
@@ -243,6 +247,8 @@ class FakeDiscord:
                     if key in payload:
                         msg[key] = payload[key]
                 msg["edited_timestamp"] = dt.datetime.now(dt.UTC).isoformat()
+                if fault is not None and fault.drop == "after_accept":
+                    return self._cut(request)
                 return _json(msg)
         return _json({"message": "Unknown Message", "code": 10008}, status=404)
 
