@@ -201,7 +201,7 @@ def _sweep_sync(
     imported_before: float,
     now: float,
     window: dt.timedelta,
-    awaited: Mapping[str, Collection[str]] | None,
+    awaited: Mapping[str, AwaitedRound1] | None,
 ) -> list[dbrounds.RoundRow]:
     # Orphans that were posted before an accepted data loss (imported again as pending) are not posted
     # a second time; a sweep mixing them with new ones posts all (never drops a new post).
