@@ -2,13 +2,15 @@
 
 A real `statsbot run` child process polls the in-process SFTP server while a "game server" task releases
 stats files over time, in time order except that now and then a round 1 comes late (after its round 2
-and the next round 1). The child posts to the fake Discord REST server (real discord.py over HTTP) and is
-SIGKILLed at random moments, then restarted; a last run finishes the work and stops cleanly.
+and the next round 1). The child posts to the fake Discord REST server (real discord.py over HTTP), or
+to the console (its stdout), and is SIGKILLed at random moments, then restarted; a last run finishes
+the work and stops cleanly.
 
-Afterwards each file is imported exactly once, and the stats channel holds exactly one message per round
-and per match, showing its latest version: a round 2 posted before its round 1 was there (as an orphan)
-is corrected by an edit of its message, never by a second one. Before the fix 3 of 3 runs failed with
-one to three round 2s posted twice; after it 1-2 corrections per run are edits.
+Afterwards each file is imported exactly once, and there is exactly one post per round and per match:
+on Discord one message each, showing its latest version (a round 2 posted before its round 1 was there,
+as an orphan, is corrected by an edit of its message, never by a second one); on the console each post
+printed once, and a correction printed as one, marked, after the post it corrects. Before the fix 3 of
+3 Discord runs failed with one to three round 2s posted twice; after it 1-2 corrections per run.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import sqlite3
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
 import pytest
 
@@ -43,7 +45,7 @@ SEED = 20261207
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 
-def discord_config(base: Path, rig: SftpRig) -> str:
+def daemon_config(base: Path, rig: SftpRig, *, discord: bool) -> str:
     values = server_values(
         "main",
         rig,
@@ -53,21 +55,25 @@ def discord_config(base: Path, rig: SftpRig) -> str:
         full_listing_seconds=300,
     )
     text = config_text(base, values)
+    if not discord:
+        return text  # no token: the console sink, stdout
     return text + (
         f"[discord]\nguild_id = {GUILD_ID}\nstats_channel_id = {STATS_CHANNEL}\n"
         f"admin_channel_id = {ADMIN_CHANNEL}\n"
     )
 
 
-async def spawn(config: Path, fake: FakeDiscord) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "FAKE_DISCORD_BASE": f"http://127.0.0.1:{fake.port}/api/v10",
-        "STATSBOT_DISCORD__TOKEN": "fake-token",
-    }
+async def spawn(config: Path, fake: FakeDiscord | None, stdout: TextIO) -> asyncio.subprocess.Process:
+    """The daemon; with `fake`, posting to it (else to the console: `stdout`, appended run after run)."""
+    env = dict(os.environ)
+    module = "bot"
+    if fake is not None:
+        env["FAKE_DISCORD_BASE"] = f"http://127.0.0.1:{fake.port}/api/v10"
+        env["STATSBOT_DISCORD__TOKEN"] = "fake-token"
+        module = "tests.helpers.fake_discord_child"
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.helpers.fake_discord_child", "--config", str(config), "run",
-        cwd=PROJECT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        sys.executable, "-m", module, "--config", str(config), "run",
+        cwd=PROJECT, env=env, stdout=stdout, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
 
 
@@ -126,21 +132,25 @@ def about(kind: str, dedupe_key: str, subject: str | None) -> str:
     return dedupe_key
 
 
-async def test_sigkilled_daemon_imports_and_posts_every_round_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sink", ["discord", "console"])
+async def test_sigkilled_daemon_imports_and_posts_every_round_exactly_once(tmp_path: Path, sink: str) -> None:
     rng = random.Random(SEED)
     files = sorted(replicate(FILES))
     names = {name for name, _ in files}
     db_path = tmp_path / "data" / "statsbot.db"
     loop = asyncio.get_running_loop()
-    async with running() as fake, sftp_rig(tmp_path / "sftp") as rig:
+    console = tmp_path / "console.txt"
+    async with running() as fake_server, sftp_rig(tmp_path / "sftp") as rig:
+        fake = fake_server if sink == "discord" else None
         config = tmp_path / "statsbot.toml"
-        config.write_text(discord_config(tmp_path, rig))
+        config.write_text(daemon_config(tmp_path, rig, discord=fake is not None))
         released = asyncio.Event()
         writer = asyncio.create_task(release(rig, schedule(files, rng), released))
         kills = 0
         try:
             while kills < KILLS:
-                child = await spawn(config, fake)
+                with console.open("a") as out:
+                    child = await spawn(config, fake, out)
                 try:
                     await asyncio.wait_for(child.wait(), rng.uniform(3.0, 6.0))
                 except TimeoutError:
@@ -151,7 +161,8 @@ async def test_sigkilled_daemon_imports_and_posts_every_round_exactly_once(tmp_p
                     err = await child.stderr.read() if child.stderr else b""
                     pytest.fail(f"the daemon exited by itself ({child.returncode}): {err.decode()[-3000:]}")
             await released.wait()
-            child = await spawn(config, fake)
+            with console.open("a") as out:
+                child = await spawn(config, fake, out)
             deadline = loop.time() + 60
             while progress(db_path) != (len(names), 0) and loop.time() < deadline:
                 await asyncio.sleep(0.5)
@@ -160,7 +171,7 @@ async def test_sigkilled_daemon_imports_and_posts_every_round_exactly_once(tmp_p
             assert child.returncode == 0, err.decode()[-3000:]
         finally:
             writer.cancel()
-        messages = list(fake.visible(STATS_CHANNEL))
+        messages = list(fake_server.visible(STATS_CHANNEL))
 
     async with await Database.open(db_path) as db:
         assert await db.integrity_check() == ["ok"]
@@ -174,29 +185,42 @@ async def test_sigkilled_daemon_imports_and_posts_every_round_exactly_once(tmp_p
         )
         assert {str(f): int(n) for f, n in events} == dict.fromkeys(names, 1)
         rows = await db.fetchall(
-            "SELECT id, kind, dedupe_key, subject, nonce, state FROM outbox "
+            "SELECT id, kind, dedupe_key, subject, nonce, state, corrects FROM outbox "
             "WHERE channel = 'stats' ORDER BY id"
         )
         matches = await db.fetchall(
             "SELECT r.filename FROM matches m JOIN rounds r ON r.id = m.r2_round_id WHERE m.server = 'main'"
         )
-    by_nonce: dict[str, Any] = {str(r[4]): r for r in rows}
     assert {str(r[5]) for r in rows} == {"sent"}
-    latest: dict[str, str] = {}  # subject → nonce of its newest post (the version its message must show)
+    latest: dict[str, int] = {}  # subject → id of its newest post (the version its message must show)
     for r in rows:
-        latest[about(str(r[1]), str(r[2]), r[3])] = str(r[4])
-    shown: dict[str, str] = {}
+        latest[about(str(r[1]), str(r[2]), r[3])] = int(r[0])
+    if sink == "discord":
+        by_nonce: dict[str, int] = {str(r[4]): int(r[0]) for r in rows}
+        shown = [by_nonce.get(str(footer_marker(m["embeds"][0]["footer"]["text"]))) for m in messages]
+        corrections: list[int] = []
+    else:  # a terminal cannot edit: each post is printed once, a correction as a marked one
+        heads = [line for line in console.read_text().splitlines() if line.startswith("── [stats] post ")]
+        printed = [int(line.split()[3]) for line in heads]
+        assert [n for n, k in Counter(printed).items() if k > 1] == []  # nothing printed twice
+        assert set(printed) == {int(r[0]) for r in rows}  # everything printed
+        shown = [int(line.split()[3]) for line in heads if "CORRECTION" not in line]
+        corrections = [int(line.split()[3]) for line in heads if "CORRECTION" in line]
+    by_id = {int(r[0]): r for r in rows}
+    assert None not in shown, "a message the outbox does not know"
     per_subject: Counter[str] = Counter()
-    for m in messages:
-        marker = footer_marker(m["embeds"][0]["footer"]["text"]) if m["embeds"] else None
-        assert marker in by_nonce, f"a message the outbox does not know: {m['embeds']}"
-        row = by_nonce[marker]
-        subject = about(str(row[1]), str(row[2]), row[3])
-        per_subject[subject] += 1
-        shown[subject] = marker
+    for post_id in shown:
+        assert post_id is not None
+        row = by_id[post_id]
+        per_subject[about(str(row[1]), str(row[2]), row[3])] += 1
     repeated = {s: n for s, n in per_subject.items() if n > 1}
     assert repeated == {}, f"posted more than once: {repeated}"
-    assert shown == latest  # one message per subject, showing its latest version
+    if sink == "discord":  # one message per subject, showing its latest version
+        newest = {about(str(by_id[i][1]), str(by_id[i][2]), by_id[i][3]): i for i in shown if i is not None}
+        assert newest == latest
+    else:  # each correction is printed (marked) after the post it corrects
+        order = {post_id: i for i, post_id in enumerate(printed)}
+        assert all(order[int(by_id[c][6])] < order[c] for c in corrections)
     posted_rounds = {s for s in per_subject if s.startswith("round:")}
     assert posted_rounds == {f"round:main:{f}" for f, status in rounds if status != "pending_r1"}
     assert {s for s in per_subject if s.startswith("match:")} == {f"match:main:{r[0]}" for r in matches}
