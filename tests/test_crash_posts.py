@@ -46,7 +46,7 @@ SEED = 20261207
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 
-def daemon_config(base: Path, rig: SftpRig, *, discord: bool) -> str:
+def daemon_config(base: Path, rig: SftpRig) -> str:
     values = server_values(
         "main",
         rig,
@@ -55,13 +55,7 @@ def daemon_config(base: Path, rig: SftpRig, *, discord: bool) -> str:
         max_parallel_downloads=2,
         full_listing_seconds=300,
     )
-    text = config_text(base, values)
-    if not discord:
-        return text  # no token: the console sink, stdout
-    return text + (
-        f"[discord]\nguild_id = {GUILD_ID}\nstats_channel_id = {STATS_CHANNEL}\n"
-        f"admin_channel_id = {ADMIN_CHANNEL}\n"
-    )
+    return config_text(base, values)  # [discord] posts = "all": round posts too
 
 
 async def spawn(config: Path, fake: FakeDiscord | None, stdout: TextIO) -> asyncio.subprocess.Process:
@@ -71,6 +65,9 @@ async def spawn(config: Path, fake: FakeDiscord | None, stdout: TextIO) -> async
     if fake is not None:
         env["FAKE_DISCORD_BASE"] = f"http://127.0.0.1:{fake.port}/api/v10"
         env["STATSBOT_DISCORD__TOKEN"] = "fake-token"
+        env["STATSBOT_DISCORD__GUILD_ID"] = str(GUILD_ID)
+        env["STATSBOT_DISCORD__STATS_CHANNEL_ID"] = str(STATS_CHANNEL)
+        env["STATSBOT_DISCORD__ADMIN_CHANNEL_ID"] = str(ADMIN_CHANNEL)
         module = "tests.helpers.fake_discord_child"
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", module, "--config", str(config), "run",
@@ -144,7 +141,7 @@ async def test_sigkilled_daemon_imports_and_posts_every_round_exactly_once(tmp_p
     async with running() as fake_server, sftp_rig(tmp_path / "sftp") as rig:
         fake = fake_server if sink == "discord" else None
         config = tmp_path / "statsbot.toml"
-        config.write_text(daemon_config(tmp_path, rig, discord=fake is not None))
+        config.write_text(daemon_config(tmp_path, rig))
         released = asyncio.Event()
         writer = asyncio.create_task(release(rig, schedule(files, rng), released))
         kills = 0
