@@ -86,11 +86,22 @@ class ImportOrder:
             listed = {e.name: e for e in entries}
             self._gate.forget_all([n for n in self._gate.pending() if n not in listed])
             self._held = {n: c for n, c in self._held.items() if listed.get(n) == c.entry}
-        self._open = {c.entry.name for c in (*plan.settle, *plan.fetch, *plan.import_local)}
-        self._open.update(plan.waiting)
-        self._open.update(self._held)
+        self._open = set()
         self._round1 = {}
-        for name in self._open:
+        self._add_open(self._held)
+        self.seen(plan)
+
+    def seen(self, plan: Plan) -> None:
+        """A partial look (only what changed was listed, or the pending files by stat): its names not
+        final yet join the awaited ones; nothing else is forgotten."""
+        self._add_open(c.entry.name for c in (*plan.settle, *plan.fetch, *plan.import_local))
+        self._add_open(plan.waiting)
+
+    def _add_open(self, names: Iterable[str]) -> None:
+        for name in names:
+            if name in self._open:
+                continue
+            self._open.add(name)
             map_name = round1_map(name)
             if map_name is not None:
                 self._round1.setdefault(map_name, set()).add(name)
