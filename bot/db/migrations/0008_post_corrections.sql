@@ -1,4 +1,4 @@
--- 0007: corrections of posts already made. A post about something that can change after it was posted
+-- 0008: corrections of posts already made. A post about something that can change after it was posted
 -- (a round 2 first posted as an orphan, then paired when its round 1 arrives; a match whose round 1
 -- changed) names its `subject` ('round:<server>:<file>', 'match:<server>:<round-2 file>'). A later post
 -- of the same subject with other contents is queued as a correction: `corrects` is the outbox id of the
