@@ -11,11 +11,11 @@ from pathlib import Path
 
 import structlog
 
-from bot.db import files as dbfiles
 from bot.db.connection import Database
 from bot.errors import ParseError, SourceError
 from bot.ingest import files as localfiles
 from bot.ingest.fetch import Fetcher
+from bot.ingest.import_crash import record_import_crash
 from bot.ingest.importer import ImportOutcome, ImportSettings, import_file
 from bot.ingest.order import AwaitedRound1, ImportOrder
 from bot.ingest.poll_health import PollHealth
@@ -327,32 +327,25 @@ class Poller:
             try:
                 state = await self._import_one(cand)
             except Exception as exc:  # not the file's content (that is an outcome): a bug or the database
-                state = await self._record_unexpected(cand.entry, exc)
+                state = await self._record_unexpected(cand, exc)
             result.states[cand.entry.name] = state
             self._order.imported(cand.entry.name, state)
         self._order.log_held()
 
-    async def _record_unexpected(self, entry: RemoteEntry, exc: Exception) -> str:
-        """One file's unexpected import error fails that file with backoff; the cycle goes on with the rest.
-
-        If even recording it fails (the database itself is broken), that propagates to the cycle.
-        """
+    async def _record_unexpected(self, cand: Candidate, exc: Exception) -> str:
+        """One file's unexpected import error is recorded for that file; the cycle goes on with the rest."""
         self._inflight = None
-        error = f"{entry.name}: unexpected {type(exc).__name__} while importing: {exc}"
-        log.error("file_import_crashed", file=entry.name, error=error, exc_info=exc)
-        now = self._wall()
-        row = await dbfiles.get_row(self._db, self.server, entry.name)
-        attempts = (row.attempts if row is not None else 0) + 1
-        retry_at = now + self._import_settings.retry_delay(attempts - 1)
-        async with self._db.transaction() as tx:
-            await dbfiles.set_state(
-                tx, self.server, entry.name, "failed", now=now, attempts=attempts, last_error=error,
-                next_attempt_at=retry_at,
-            )  # fmt: skip
-            await dbfiles.add_event(tx, self.server, entry.name, "failed", {"error": error}, now)
-        self._gate.forget(entry.name)
-        self._waiting[entry.name] = retry_at
-        return "failed"
+        crash = await record_import_crash(
+            self._db, self.server, cand, exc, now=self._wall(), settings=self._import_settings
+        )
+        self._gate.forget(cand.entry.name)
+        if crash.retry_at is None:
+            self._registry.memory.set(
+                self.server, cand.entry.name, cand.entry.size, cand.entry.mtime, crash.state
+            )
+        else:
+            self._waiting[cand.entry.name] = crash.retry_at
+        return crash.state
 
     async def _import_one(self, cand: Candidate) -> str:
         entry, path = cand.entry, cand.local

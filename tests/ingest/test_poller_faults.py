@@ -136,3 +136,60 @@ async def test_a_listing_whose_rows_were_not_recorded_is_made_again_once_the_dat
             assert (await app.pollers["main"].poll()).states == {S1: "imported"}
         finally:
             await app.close()
+
+
+async def test_a_crash_importing_a_new_version_of_an_imported_file_quarantines_it_and_the_cycle_goes_on(
+    tmp_path: Path, samples_dir: Path
+) -> None:
+    # The new version's local copy is already there (a crash after its download, before the cycle
+    # recorded it), so the file is still `imported` when its import crashes. `failed` is not a state an
+    # imported file may take (its round is kept); the crash must still be recorded, not fail the cycle.
+    async with sftp_rig(tmp_path) as rig:
+        for name in (S1, R1):
+            rig.write(name, (samples_dir / name).read_bytes())
+        clock = Clock()
+        values = server_values("main", rig, full_listing_seconds=3600)
+        app = make_app(daemon_settings(tmp_path, [values]), clock)
+        await app.open()
+        try:
+            assert app.db is not None
+            assert await _settle(app, clock) == {S1: "imported", R1: "imported"}
+            clock.advance(3)
+            await app.pollers["main"].poll()  # the 1-second confirm listing is spent
+            shell = sqlite3.connect(app.db.path)
+            try:  # the importer's own verdict on the new version cannot be written
+                shell.execute(
+                    f"CREATE TRIGGER boom BEFORE INSERT ON file_events WHEN NEW.filename = '{S1}' "
+                    "AND NEW.detail LIKE '%content changed%' "
+                    "BEGIN SELECT RAISE(ABORT, 'simulated failure'); END"
+                )
+                shell.commit()
+            finally:
+                shell.close()
+            changed = (samples_dir / S1).read_bytes() + b"\n"
+            rig.write(S1, changed)
+            (tmp_path / "local_stats" / "main" / S1).write_bytes(changed)
+            os.utime(rig.stats_dir, (os.stat(rig.stats_dir).st_mtime + 10,) * 2)
+            states: dict[str, str] = {}
+            for _ in range(3):
+                clock.advance(3)
+                cycle = await app.pollers["main"].poll()
+                assert cycle.ok
+                states.update(cycle.states)
+            assert states == {S1: "quarantined"}
+            row = await dbfiles.get_row(app.db, "main", S1)
+            assert row is not None
+            assert row.state == "quarantined"
+            assert row.last_error is not None
+            assert "simulated failure" in row.last_error
+            shell = sqlite3.connect(app.db.path)
+            try:  # the operator is told, as for any quarantine
+                alerts = shell.execute(
+                    "SELECT count(*) FROM outbox WHERE kind = 'alert' AND dedupe_key LIKE ?",
+                    (f"alert:quarantined:main:{S1}:%",),
+                ).fetchone()[0]
+            finally:
+                shell.close()
+            assert alerts == 1
+        finally:
+            await app.close()
