@@ -114,7 +114,12 @@ async def run(root: Path, files: int, rounds: int, server: str) -> None:
         async def stock() -> set[tuple[bytes, int, int, int]]:
             names = await sftp.readdir(path)
             return {
-                (n.filename, n.attrs.size or 0, int(n.attrs.mtime or 0), (n.attrs.permissions or 0) & 0o170000)
+                (
+                    n.filename,
+                    n.attrs.size or 0,
+                    int(n.attrs.mtime or 0),
+                    (n.attrs.permissions or 0) & 0o170000,
+                )
                 for n in names
                 if n.filename not in (b".", b"..")
             }  # type: ignore[misc]

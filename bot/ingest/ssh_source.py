@@ -15,7 +15,7 @@ import asyncssh
 import structlog
 
 from bot.errors import RemoteDirMissing, RemoteFileChanged, SourceError, SourceUnavailable
-from bot.ingest import exec_listing
+from bot.ingest import exec_listing, sftp_listing
 from bot.ingest.files import CHUNK_BYTES, FileTooLarge, PartFile, UnsafeName, unsafe_relpath_reason
 from bot.ingest.source import Changes, Downloaded, RemoteEntry
 from bot.ingest.ssh_connect import Backoff, Session, SshParams, describe, open_session
@@ -55,6 +55,9 @@ class SshSource:
         # May this account run `find` over SSH exec? None: not probed yet. Probed once, then cached for
         # the life of the source (an account does not change kind between reconnects).
         self._exec_ok: bool | None = None if params.exec_listing and not params.recursive else False
+        # Lean SFTP listings (bot/ingest/sftp_listing.py) until one fails in a way it does not expect;
+        # asyncssh's listing from then on, for the life of the source.
+        self._lean_ok = True
 
     @property
     def server(self) -> str:
@@ -317,31 +320,51 @@ class SshSource:
     async def _walk(self, session: Session, prefix: str, depth: int, out: _Entries) -> None:
         async with self._guard(session, f"listing {prefix or self._p.remote_dir}"):
             try:
-                names = await self._timed(session, session.sftp.readdir(self._remote_path(prefix)))
+                items = await self._timed(session, self._readdir(session, self._remote_path(prefix)))
             except asyncssh.SFTPNoSuchFile as exc:
                 if prefix:
                     return  # a subfolder removed since its parent was listed
                 raise self._no_dir() from exc
-        for item in names:
-            raw = item.filename
-            assert isinstance(raw, bytes)  # bytes in, bytes out: we decode names ourselves
+        for raw, size, mtime, fmt in items:
             if raw in (b".", b".."):
                 continue
             # surrogateescape keeps undecodable bytes round-trippable; such names are refused later.
             name = raw.decode("utf-8", "surrogateescape")
             rel = f"{prefix}/{name}" if prefix else name
-            out.append(_entry(rel, item.attrs))
-            is_dir = item.attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY
-            if self._p.recursive and is_dir:
+            out.append(RemoteEntry(rel, size, mtime, fmt == statmod.S_IFREG))
+            if self._p.recursive and fmt == statmod.S_IFDIR:
                 if depth >= MAX_DEPTH or unsafe_relpath_reason(rel) is not None:
                     log.warning("remote_dir_skipped", server=self.server, dir=repr(rel), depth=depth)
                     continue
                 await self._walk(session, rel, depth + 1, out)
 
+    async def _readdir(self, session: Session, path: bytes) -> list[sftp_listing.Entry]:
+        """The lean reader; asyncssh's client once it met a reply it does not understand (logged once)."""
+        if self._lean_ok:
+            try:
+                return await sftp_listing.read_dir(session.conn, path)
+            except sftp_listing.LeanListingError as exc:
+                self._lean_ok = False
+                log.warning("lean_listing_failed", server=self.server, reason=str(exc), fallback="asyncssh")
+        names = await session.sftp.readdir(path)
+        return [
+            (cast(bytes, n.filename), n.attrs.size or 0, int(n.attrs.mtime or 0), _fmt(n.attrs))
+            for n in names
+        ]
+
 
 def _run(session: Session, command: str) -> Awaitable[asyncssh.SSHCompletedProcess]:
     # stdin at EOF at once: a ForceCommand internal-sftp answering the command ends instead of waiting.
     return session.conn.run(command, check=False, encoding=None, stdin=asyncssh.DEVNULL)
+
+
+def _fmt(attrs: asyncssh.SFTPAttrs) -> int:
+    """The S_IFMT bits the lean reader reports, from asyncssh's attributes (its own type if it has one)."""
+    if attrs.type == asyncssh.FILEXFER_TYPE_REGULAR:
+        return statmod.S_IFREG
+    if attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY:
+        return statmod.S_IFDIR
+    return statmod.S_IFMT(attrs.permissions or 0)
 
 
 def _entry(name: str, attrs: asyncssh.SFTPAttrs) -> RemoteEntry:
