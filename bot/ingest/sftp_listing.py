@@ -36,6 +36,8 @@ _U32 = struct.Struct(">I").unpack_from
 _U64 = struct.Struct(">Q").unpack_from
 _HEADER = struct.Struct(">IBI")  # length, type, request id
 _IFMT = statmod.S_IFMT(0o177777)
+_COMMON_FLAGS = _SIZE | _UIDGID | _PERMISSIONS | _ACMODTIME
+_COMMON = struct.Struct(">IQIIIII")  # flags, size, uid, gid, permissions, atime, mtime
 
 
 class LeanListingError(Exception):
@@ -82,34 +84,49 @@ def decode_names(packet: bytes, out: list[Entry]) -> None:
             name = packet[off : off + n]
             off += n
             (n,) = _U32(packet, off)  # longname: skipped
-            (flags,) = _U32(packet, off + 4 + n)
-            off += 8 + n
-            size = mtime = fmt = 0
-            if flags & _SIZE:
-                (size,) = _U64(packet, off)
-                off += 8
-            if flags & _UIDGID:
-                off += 8
-            if flags & _PERMISSIONS:
-                (perm,) = _U32(packet, off)
-                fmt = perm & _IFMT
-                off += 4
-            if flags & _ACMODTIME:
-                (mtime,) = _U32(packet, off + 4)
-                off += 8
-            if flags & _EXTENDED:
-                (pairs,) = _U32(packet, off)
-                off += 4
-                for _ in range(2 * pairs):
-                    (n,) = _U32(packet, off)
-                    off += 4 + n
+            off += 4 + n
+            try:
+                flags, size, _uid, _gid, perm, _atime, mtime = _COMMON.unpack_from(packet, off)
+            except struct.error:  # fewer bytes left than that layout: a shorter one, or a cut packet
+                flags = -1
+            if flags == _COMMON_FLAGS:  # what OpenSSH and asyncssh send for every entry: one unpack
+                off += _COMMON.size
+                out.append((name, size, mtime, perm & _IFMT))
+            else:
+                off = _decode_attrs(packet, off, name, out)
             if off > len(packet):
                 raise LeanListingError("NAME entry runs past the packet")
-            out.append((name, size, mtime, fmt))
     except struct.error as exc:
         raise LeanListingError(f"truncated NAME packet: {exc}") from None
     if off != len(packet):
         raise LeanListingError(f"{len(packet) - off} bytes after the last NAME entry")
+
+
+def _decode_attrs(packet: bytes, off: int, name: bytes, out: list[Entry]) -> int:
+    """Any other ATTRS layout, field by field; returns the offset after it."""
+    (flags,) = _U32(packet, off)
+    off += 4
+    size = mtime = fmt = 0
+    if flags & _SIZE:
+        (size,) = _U64(packet, off)
+        off += 8
+    if flags & _UIDGID:
+        off += 8
+    if flags & _PERMISSIONS:
+        (perm,) = _U32(packet, off)
+        fmt = perm & _IFMT
+        off += 4
+    if flags & _ACMODTIME:
+        (mtime,) = _U32(packet, off + 4)
+        off += 8
+    if flags & _EXTENDED:
+        (pairs,) = _U32(packet, off)
+        off += 4
+        for _ in range(2 * pairs):
+            (n,) = _U32(packet, off)
+            off += 4 + n
+    out.append((name, size, mtime, fmt))
+    return off
 
 
 def status_error(packet: bytes) -> asyncssh.SFTPError | None:
