@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/listing.py [--files 100000] [--rounds 5] [--server e
 
 The folder is served by the embedded asyncssh server in a process of its own (bench/sftp_serve.py,
 `--exec refuse`) or by a real unprivileged OpenSSH sshd (`--server openssh`, `Subsystem sftp
-internal-sftp`, needs /usr/sbin/sshd). Both readers list it over the same connection, alternately, each
+internal-sftp`, bench/openssh_serve.py). Both readers list it over the same connection, alternately, each
 round; per reader: wall time and this process's CPU time (the client's decoding), min and median, and
 whether both gave the same entries.
 """
@@ -17,13 +17,13 @@ import asyncio
 import contextlib
 import getpass
 import os
-import socket
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import cast
 
 if __package__ in (None, ""):  # run as a script: make `bench` and `bot` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -31,10 +31,10 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `bot` importa
 import asyncssh
 
 from bench.latency import PREFILL_BYTES, PREFILL_MTIME, prefill_names, server_process
+from bench.openssh_serve import openssh_server
 from bot.ingest import sftp_listing
+from bot.ingest.sftp_listing import Entry
 from bot.ingest.sftp_server import CLIENT_KEY_NAME, KNOWN_HOSTS_NAME
-
-SSHD = Path("/usr/sbin/sshd")
 
 
 def fill(folder: Path, count: int) -> None:
@@ -51,78 +51,50 @@ def fill(folder: Path, count: int) -> None:
 async def embedded(root: Path) -> AsyncIterator[tuple[asyncssh.SSHClientConnection, bytes]]:
     keys = root / "keys"
     keys.mkdir(exist_ok=True)
-    async with server_process(root / "served", keys, "refuse") as port:
-        async with asyncssh.connect(
-            "127.0.0.1", port, username="statsbot", client_keys=[str(keys / CLIENT_KEY_NAME)],
-            known_hosts=str(keys / KNOWN_HOSTS_NAME), agent_path=None, config=None,
-        ) as conn:  # fmt: skip
-            yield conn, b"/gamestats"
+    async with server_process(root / "served", keys, "refuse") as port, asyncssh.connect(
+        "127.0.0.1", port, username="statsbot", client_keys=[str(keys / CLIENT_KEY_NAME)],
+        known_hosts=str(keys / KNOWN_HOSTS_NAME), agent_path=None, config=None,
+    ) as conn:  # fmt: skip
+        yield conn, b"/gamestats"
 
 
 @contextlib.asynccontextmanager
 async def openssh(root: Path) -> AsyncIterator[tuple[asyncssh.SSHClientConnection, bytes]]:
-    host_key, client_key = (asyncssh.generate_private_key("ssh-ed25519") for _ in range(2))
-    host_key.write_private_key(root / "host_ed25519")
-    (root / "host_ed25519").chmod(0o600)
-    client_key.write_public_key(root / "authorized_keys")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    config = root / "sshd_config"
-    config.write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root}/host_ed25519\nPidFile {root}/sshd.pid\n"
-        f"AuthorizedKeysFile {root}/authorized_keys\nPasswordAuthentication no\n"
-        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nSubsystem sftp internal-sftp\n"
-    )
-    if os.geteuid() == 0:
-        Path("/run/sshd").mkdir(exist_ok=True)
-    proc = await asyncio.create_subprocess_exec(str(SSHD), "-D", "-e", "-f", str(config), stderr=-3)
-    try:
-        for _ in range(100):
-            try:
-                conn = await asyncssh.connect(
-                    "127.0.0.1", port, username=getpass.getuser(), client_keys=[client_key],
-                    known_hosts=None, agent_path=None, config=None,
-                )  # fmt: skip
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
-        else:
-            raise SystemExit("sshd did not come up")
-        async with conn:
-            yield conn, str(root / "served").encode()
-    finally:
-        proc.terminate()
-        await proc.wait()
+    keys = root / "keys-openssh"
+    async with openssh_server(root / "served", keys) as port, asyncssh.connect(
+        "127.0.0.1", port, username=getpass.getuser(), client_keys=[str(keys / CLIENT_KEY_NAME)],
+        known_hosts=str(keys / KNOWN_HOSTS_NAME), agent_path=None, config=None,
+    ) as conn:  # fmt: skip
+        yield conn, b"gamestats"
 
 
-async def timed(fn: Callable[[], Awaitable[set[tuple[bytes, int, int, int]]]]) -> tuple[float, float, set]:
+async def timed(fn: Callable[[], Awaitable[set[Entry]]]) -> tuple[float, float, set[Entry]]:
     wall, cpu = time.perf_counter(), time.process_time()
     got = await fn()
     return time.perf_counter() - wall, time.process_time() - cpu, got
 
 
 async def run(root: Path, files: int, rounds: int, server: str) -> None:
-    fill(root / "served" / "gamestats" if server == "embedded" else root / "served", files)
+    fill(root / "served" / "gamestats", files)
     serve = embedded if server == "embedded" else openssh
     async with serve(root) as (conn, path):
         sftp = await conn.start_sftp_client()
 
-        async def lean() -> set[tuple[bytes, int, int, int]]:
+        async def lean() -> set[Entry]:
             return {e for e in await sftp_listing.read_dir(conn, path) if e[0] not in (b".", b"..")}
 
-        async def stock() -> set[tuple[bytes, int, int, int]]:
+        async def stock() -> set[Entry]:
             names = await sftp.readdir(path)
             return {
                 (
-                    n.filename,
+                    cast(bytes, n.filename),
                     n.attrs.size or 0,
                     int(n.attrs.mtime or 0),
                     (n.attrs.permissions or 0) & 0o170000,
                 )
                 for n in names
                 if n.filename not in (b".", b"..")
-            }  # type: ignore[misc]
+            }
 
         results: dict[str, list[tuple[float, float]]] = {"lean": [], "asyncssh": []}
         same = True

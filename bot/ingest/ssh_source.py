@@ -26,6 +26,7 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 _Entries = list[RemoteEntry]  # spelled once here: inside SshSource, `list` is the method
+_Listed = list[sftp_listing.Entry]
 
 MAX_DEPTH = 16  # recursive listings: a hostile server could otherwise nest directories without end
 
@@ -338,7 +339,7 @@ class SshSource:
                     continue
                 await self._walk(session, rel, depth + 1, out)
 
-    async def _readdir(self, session: Session, path: bytes) -> list[sftp_listing.Entry]:
+    async def _readdir(self, session: Session, path: bytes) -> _Listed:
         """The lean reader; asyncssh's client once it met a reply it does not understand (logged once)."""
         if self._lean_ok:
             try:

@@ -1,4 +1,4 @@
-"""The lean SFTP listing reader: its decoder on exact bytes, and SshSource listing through it (real server)."""
+"""The lean SFTP listing reader: its decoder on exact bytes, and SshSource listing through it."""
 
 from __future__ import annotations
 
@@ -85,7 +85,8 @@ def test_status_codes_map_to_asyncssh_errors() -> None:
     assert isinstance(status_error(status(2)), asyncssh.SFTPNoSuchFile)
     assert isinstance(status_error(status(3)), asyncssh.SFTPPermissionDenied)
     failure = status_error(b"\x65" + struct.pack(">II", 3, 4))  # reason and language left out
-    assert isinstance(failure, asyncssh.SFTPError) and failure.code == 4
+    assert isinstance(failure, asyncssh.SFTPError)
+    assert failure.code == 4
 
 
 @pytest.fixture
@@ -112,7 +113,8 @@ async def test_lean_listing_matches_asyncssh_on_the_real_server(rig: SftpRig) ->
         await src.close()
     assert lean == stock
     assert len(lean) == 304
-    assert lean["sub"].is_file is False and lean["link.txt"].is_file is False
+    assert lean["sub"].is_file is False
+    assert lean["link.txt"].is_file is False
     assert lean["2025-10-02-000299-supply-round-1.txt"].size == 299
     assert lean["2025-10-02-000299-supply-round-1.txt"].mtime == 1_700_000_299
     assert "bad-\udcff.txt" in lean  # surrogate-escaped as before: refused later by the name checks
@@ -123,7 +125,8 @@ async def test_missing_folder_through_the_lean_reader(rig: SftpRig) -> None:
     try:
         with pytest.raises(RemoteDirMissing):
             await src.list()
-        assert src._lean_ok and src.connected  # the server's answer, not a protocol failure
+        assert src._lean_ok
+        assert src.connected
     finally:
         await src.close()
 
@@ -147,7 +150,8 @@ async def test_status_error_mid_listing_is_a_source_error_and_keeps_the_connecti
         with pytest.raises(SourceError, match="disk on fire") as err:
             await src.list()
         assert type(err.value) is SourceError  # not SourceUnavailable: the session is fine
-        assert src.connected and src._lean_ok
+        assert src.connected
+        assert src._lean_ok
     finally:
         await src.close()
 
