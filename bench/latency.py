@@ -2,14 +2,18 @@
 
 Run: .venv/bin/python bench/latency.py [--files 30] [--poll 5] [--min-age 2] [--seed 1] [--no-recheck]
                                        [--prefill 100000] [--exec shell|refuse]
+                                       [--server embedded|openssh] [--listing lean|asyncssh]
 
 The embedded SSH/SFTP server runs in a process of its own (bench/sftp_serve.py) serving a folder, with
 `--prefill N` files already in it (and imported: N registry rows in the database), commands allowed
 (`--exec shell`: the daemon lists with `find` over SSH exec) or refused (`--exec refuse`: an
-internal-sftp-only account, SFTP listings). The real App.run (scheduler, poller, settle gate, importer,
-outbox drainer) in this process polls it with the console sink writing to a buffer that notes when each
-post is printed. Real sample files are released one by one, in chronological order, at random moments (so they
-land at every phase of the poll cycle), each written and closed in one go like the c0rnp0rn mod does.
+internal-sftp-only account, SFTP listings); or `--server openssh`: a real OpenSSH sshd with
+`ForceCommand internal-sftp` (bench/openssh_serve.py), the SFTP-only account README recommends.
+`--listing asyncssh` lists with asyncssh's SFTP client instead of the lean reader (the code before).
+The real App.run (scheduler, poller, settle gate, importer, outbox drainer) in this process polls it
+with the console sink writing to a buffer that notes when each post is printed. Real sample files are
+released one by one, in chronological order, at random moments (so they land at every phase of the poll
+cycle), each written and closed in one go like the c0rnp0rn mod does.
 Per file: the time from its close to its round post being printed. The target (DESIGN.md, "Numbers to
 hold") is poll interval + 2 s. `--no-recheck` turns off the early settle re-check (the behaviour before).
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import io
 import math
 import os
@@ -37,6 +42,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `bot` importa
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import bot.app
+from bench.openssh_serve import openssh_server
 from bench.samples import real_samples
 from bot.app import App
 from bot.chat import format as fmt
@@ -44,6 +50,7 @@ from bot.chat.runtime import ChatRuntime, start_chat
 from bot.config import Settings
 from bot.db import files as dbfiles
 from bot.db.connection import Database
+from bot.ingest import sftp_listing
 from bot.ingest.sftp_server import CLIENT_KEY_NAME, KNOWN_HOSTS_NAME
 from bot.log import configure_logging
 from bot.stats.model import RoundRef
@@ -205,7 +212,9 @@ async def first_poll_done(db_path: Path, limit: float) -> float:
     raise SystemExit(f"no completed poll within {limit:.0f} s")
 
 
-def settings_for(root: Path, port: int, keys: Path, poll: float, min_age: float) -> Settings:
+def settings_for(
+    root: Path, port: int, keys: Path, poll: float, min_age: float, username: str = "bench"
+) -> Settings:
     return Settings.from_values(
         paths={"data_dir": root / "data", "local_stats": root / "local_stats"},
         servers=[
@@ -213,7 +222,7 @@ def settings_for(root: Path, port: int, keys: Path, poll: float, min_age: float)
                 "name": SERVER,
                 "host": "127.0.0.1",
                 "port": port,
-                "username": "bench",
+                "username": username,
                 "private_key": keys / CLIENT_KEY_NAME,
                 "known_hosts": keys / KNOWN_HOSTS_NAME,
                 "remote_dir": REMOTE_DIR,
@@ -275,6 +284,7 @@ async def measure(
     prefilled: int,
     exec_mode: str,
     workdir: Path | None,
+    server: str = "embedded",
 ) -> dict[str, float | None]:
     releases = plan(count, poll, random.Random(seed))
     stream = StampedStream()
@@ -288,8 +298,14 @@ async def measure(
         db_path = root / "data" / "statsbot.db"
         await prepare(root, served, db_path, prefilled)
         stack.callback(remove_released, served, releases)
-        async with server_process(root / "served", root / "keys", exec_mode) as port:
-            app = App(settings_for(root, port, root / "keys", poll, min_age), chat_factory=chat)
+        if server == "openssh":  # SFTP only (ForceCommand internal-sftp), as README recommends
+            keys, username = root / "keys-openssh", getpass.getuser()
+            serving = openssh_server(root / "served", keys)
+        else:
+            keys, username = root / "keys", "bench"
+            serving = server_process(root / "served", keys, exec_mode)
+        async with serving as port:
+            app = App(settings_for(root, port, keys, poll, min_age, username), chat_factory=chat)
             stop = asyncio.Event()
             daemon = asyncio.create_task(app.run(stop), name="daemon")
             first = await first_poll_done(db_path, 600)
@@ -350,6 +366,11 @@ def report(
     return holds
 
 
+async def _asyncssh_listing(*_: object, **__: object) -> list[sftp_listing.Entry]:
+    """`--listing asyncssh`: the lean reader steps aside, so SshSource lists with asyncssh's client."""
+    raise sftp_listing.LeanListingError("benchmark: asyncssh's listing asked for")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--files", type=int, default=30)
@@ -364,14 +385,24 @@ def main(argv: list[str] | None = None) -> int:
         "--exec", dest="exec_mode", choices=["shell", "refuse"], default="shell",
         help="the server runs commands (find over SSH exec) or refuses them (SFTP listings)",
     )  # fmt: skip
+    parser.add_argument(
+        "--server", choices=["embedded", "openssh"], default="embedded",
+        help="the embedded asyncssh server (bench/sftp_serve.py) or a real SFTP-only sshd (openssh_serve.py)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--listing", choices=["lean", "asyncssh"], default="lean",
+        help="SFTP listings by the lean reader (bot/ingest/sftp_listing.py) or asyncssh's client (before)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.listing == "asyncssh":
+        sftp_listing.read_dir = _asyncssh_listing
     if args.no_recheck:
         bot.app.RUN_MAX_EARLY_RECHECKS = 0
     configure_logging("WARNING", json=False)
     print(
         f"poll_seconds={args.poll:g} min_file_age_seconds={args.min_age:g} files={args.files} "
         f"seed={args.seed} early re-check={'off' if args.no_recheck else 'on'} "
-        f"prefill={args.prefill} server process exec={args.exec_mode}",
+        f"prefill={args.prefill} server={args.server} exec={args.exec_mode} listing={args.listing}",
         flush=True,
     )
     latencies = asyncio.run(
@@ -383,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             prefilled=args.prefill,
             exec_mode=args.exec_mode,
             workdir=args.workdir,
+            server=args.server,
         )
     )
     holds = report(latencies, args.poll, args.min_age, recheck=not args.no_recheck, verbose=args.verbose)
