@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import getpass
 import hashlib
 import os
 import shutil
 import socket
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncssh
 import pytest
+import structlog
 
-from bot.errors import SourceUnavailable
+from bot.errors import RemoteDirMissing, SourceUnavailable
 from bot.ingest.ssh_source import SshParams, SshSource
 from tests.helpers.sftp import SftpRig, sftp_rig
 
@@ -94,6 +98,105 @@ async def test_against_real_openssh(tmp_path: Path, samples_dir: Path) -> None:
         await src.close()
         proc.terminate()
         await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def sshd_source(tmp_path: Path, stats: Path, extra_config: str = "") -> AsyncIterator[SshSource]:
+    """An unprivileged sshd (SFTP subsystem internal-sftp) and an SshSource for `stats`, connected."""
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    client_key = asyncssh.generate_private_key("ssh-ed25519")
+    host_key.write_private_key(tmp_path / "host_ed25519")
+    (tmp_path / "host_ed25519").chmod(0o600)
+    client_key.write_private_key(tmp_path / "client_ed25519")
+    client_key.write_public_key(tmp_path / "authorized_keys")
+    port = free_port()
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{port} {host_key.export_public_key().decode()}")
+    config = tmp_path / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {tmp_path}/host_ed25519\n"
+        f"PidFile {tmp_path}/sshd.pid\n"
+        f"AuthorizedKeysFile {tmp_path}/authorized_keys\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nSubsystem sftp internal-sftp\n"
+        + extra_config
+    )
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(exist_ok=True)
+    proc = await asyncio.create_subprocess_exec(
+        str(SSHD), "-D", "-e", "-f", str(config), stderr=asyncio.subprocess.DEVNULL
+    )
+    params = SshParams(
+        server="openssh", host="127.0.0.1", port=port, username=getpass.getuser(),
+        private_key=tmp_path / "client_ed25519", passphrase=None, known_hosts=known, remote_dir=str(stats),
+        exec_listing=False, connect_timeout=3, op_timeout=10, backoff_initial=0.05, backoff_max=0.1,
+    )  # fmt: skip
+    src = SshSource(params)
+    try:
+        deadline = time.monotonic() + 10
+        while True:  # sshd needs a moment before it listens
+            try:
+                await src.dir_mtime()
+                break
+            except SourceUnavailable:
+                assert time.monotonic() < deadline, "sshd did not come up"
+                await asyncio.sleep(0.1)
+        yield src
+    finally:
+        await src.close()
+        proc.terminate()
+        await proc.wait()
+
+
+def lean_listing_folder(stats: Path) -> None:
+    """More entries than one READDIR reply of OpenSSH (100), a folder, a symlink, a non-UTF-8 name."""
+    stats.mkdir()
+    for i in range(250):
+        path = stats / f"2025-10-02-{i:06d}-supply-round-1.txt"
+        path.write_bytes(b"x" * i)
+        os.utime(path, (1_700_000_000 + i, 1_700_000_000 + i))
+    (stats / "sub").mkdir()
+    (stats / "link.txt").symlink_to("/etc/passwd")
+    (stats / os.fsdecode(b"bad-\xff.txt")).write_bytes(b"1")
+
+
+@pytest.mark.openssh
+@pytest.mark.skipif(not SSHD.exists(), reason="needs Debian's /usr/sbin/sshd (apt install openssh-server)")
+async def test_lean_listing_against_openssh_matches_asyncssh(tmp_path: Path) -> None:
+    stats = tmp_path / "gamestats"
+    lean_listing_folder(stats)
+    async with sshd_source(tmp_path, stats) as src:
+        lean = {e.name: e for e in await src.list()}
+        assert src._lean_ok  # the lean reader gave this listing
+        src._lean_ok = False
+        stock = {e.name: e for e in await src.list()}
+        src._lean_ok = True
+        src._p = dataclasses.replace(src.params, remote_dir=str(tmp_path / "nowhere"))
+        with pytest.raises(RemoteDirMissing):
+            await src.list()
+        assert src._lean_ok
+        assert src.connected
+    assert lean == stock
+    assert len(lean) == 253
+    assert [n for n, e in lean.items() if e.is_file] == [
+        n for n in lean if n.startswith("2025-") or "\udcff" in n
+    ]
+    assert lean["2025-10-02-000249-supply-round-1.txt"].size == 249
+    assert lean["2025-10-02-000249-supply-round-1.txt"].mtime == 1_700_000_249
+
+
+@pytest.mark.openssh
+@pytest.mark.skipif(not SSHD.exists(), reason="needs Debian's /usr/sbin/sshd (apt install openssh-server)")
+async def test_one_session_per_connection_falls_back_to_asyncssh_listing(tmp_path: Path) -> None:
+    """MaxSessions 1: the lean reader's own channel is refused; asyncssh's listing, logged once."""
+    stats = tmp_path / "gamestats"
+    lean_listing_folder(stats)
+    async with sshd_source(tmp_path, stats, "MaxSessions 1\n") as src:
+        with structlog.testing.capture_logs() as logs:
+            first = await src.list()
+            second = await src.list()
+        assert not src._lean_ok
+    assert len(first) == len(second) == 253
+    assert [e["event"] for e in logs].count("lean_listing_failed") == 1
 
 
 SFTP = shutil.which("sftp")
