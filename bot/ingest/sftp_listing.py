@@ -179,6 +179,8 @@ async def read_dir(conn: asyncssh.SSHClientConnection, path: bytes, *, window: i
         raise LeanListingError(f"sftp channel refused: {exc.reason}") from exc
     try:
         return await _list(_Channel(writer, reader), path, window)
+    except struct.error as exc:  # a reply shorter than its own fields say
+        raise LeanListingError(f"truncated reply: {exc}") from None
     finally:
         writer.channel.close()  # ends the server's session too: the handle is freed without a CLOSE
 

@@ -339,14 +339,21 @@ class SshSource:
                     continue
                 await self._walk(session, rel, depth + 1, out)
 
+    def _lean_failed(self, reason: str) -> None:
+        self._lean_ok = False
+        log.warning("lean_listing_failed", server=self.server, reason=reason, fallback="asyncssh")
+
     async def _readdir(self, session: Session, path: bytes) -> _Listed:
         """The lean reader; asyncssh's client once it met a reply it does not understand (logged once)."""
         if self._lean_ok:
             try:
                 return await sftp_listing.read_dir(session.conn, path)
             except sftp_listing.LeanListingError as exc:
-                self._lean_ok = False
-                log.warning("lean_listing_failed", server=self.server, reason=str(exc), fallback="asyncssh")
+                self._lean_failed(str(exc))
+            except Exception as exc:
+                if isinstance(exc, OSError | asyncssh.Error | TimeoutError) or session.conn.is_closed():
+                    raise  # the server's answer or a lost link: reported as for any other request
+                self._lean_failed(f"{type(exc).__name__}: {exc}")  # a defect of ours: never fatal
         names = await session.sftp.readdir(path)
         return [
             (cast(bytes, n.filename), n.attrs.size or 0, int(n.attrs.mtime or 0), _fmt(n.attrs))

@@ -174,3 +174,22 @@ async def test_reader_falls_back_to_asyncssh_once_on_a_reply_it_does_not_underst
         == [(e.name, e.size, e.is_file) for e in second]
     )
     assert [entry["event"] for entry in logs].count("lean_listing_failed") == 1
+
+
+async def test_a_defect_in_the_reader_falls_back_instead_of_failing_the_poll(
+    rig: SftpRig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig.write(R1, b"12345")
+
+    def broken(packet: bytes, out: list[sftp_listing.Entry]) -> None:
+        raise IndexError("a bug of ours")
+
+    monkeypatch.setattr(sftp_listing, "decode_names", broken)
+    src = SshSource(rig.params(exec_listing=False))
+    try:
+        with structlog.testing.capture_logs() as logs:
+            listed = await src.list()
+    finally:
+        await src.close()
+    assert [(e.name, e.size) for e in listed] == [(R1, 5)]
+    assert [e["reason"] for e in logs if e["event"] == "lean_listing_failed"] == ["IndexError: a bug of ours"]
