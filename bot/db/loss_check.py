@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -31,46 +32,63 @@ from bot.db.continuity import (
 log = structlog.get_logger(__name__)
 
 
-def check(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> None:
-    """Refuse (DataLossError) a database that is empty, another one, or behind its record.
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    """What the start-up check decides: start (writing the record if `write`), or refuse with `refused`;
+    `accept` (server -> newest lost played_at) and `why` say how `--accept-data-loss` would go on."""
+
+    refused: str | None = None
+    write: bool = False
+    accept: Mapping[str, str] | None = None
+    why: str = ""
+
+
+def _verdict(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> _Verdict:
+    """The one decision of `check` and `refusal`; reads only (DataLossError: an unreadable record).
 
     No record: a new install (empty database, nothing in local_stats/) or an install older than the
     record (a database with data) starts, and the record is written; an empty database beside
     downloaded files is refused (the database was lost together with the record).
     """
-    path = record_path(db_path)
-    record = read_record(path)
-    marks = read_marks(conn)
+    record = read_record(record_path(db_path))
     if record is None:
-        if is_empty(conn):
-            kept = _local_newest(policy.local_stats)
-            if kept:
-                if not policy.accept_data_loss:
-                    raise DataLossError(_no_record_message(db_path, policy, sum(n for n, _ in kept.values())))
-                _accept(conn, db_path, {s: newest for s, (_, newest) in kept.items()}, "no record")
-                return
-        write_record(conn, db_path)
-        return
-    lost = record.marks
+        kept = _local_newest(policy.local_stats) if is_empty(conn) else {}
+        if not kept:
+            return _Verdict(write=True)
+        return _Verdict(
+            refused=_no_record_message(db_path, policy, sum(n for n, _ in kept.values())),
+            accept={s: newest for s, (_, newest) in kept.items()},
+            why="no record",
+        )
+    lost, marks = record.marks, read_marks(conn)
     same = lost.instance_id == marks.instance_id
     if same and not marks.behind(lost):
-        return  # the record is caught up by the first commit's flush
+        return _Verdict()  # the record is caught up by the first commit's flush
     if lost.rounds_seq == 0 and lost.sent_max == 0 and is_empty(conn):
-        write_record(conn, db_path)  # it never held a round nor posted anything: nothing to lose
+        return _Verdict(write=True)  # it never held a round nor posted anything: nothing to lose
+    message = _message(
+        db_path,
+        policy,
+        record,
+        marks,
+        empty=is_empty(conn),
+        same=same,
+        older=_instance_newer_than(conn, record),
+    )
+    return _Verdict(refused=message, accept=lost.newest, why="behind" if same else "replaced")
+
+
+def check(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> None:
+    """Refuse (DataLossError) a database that is empty, another one, or behind its record (`_verdict`);
+    with `--accept-data-loss`, accept the loss instead."""
+    verdict = _verdict(conn, db_path, policy)
+    if verdict.refused is None:
+        if verdict.write:
+            write_record(conn, db_path)
         return
-    if not policy.accept_data_loss:
-        raise DataLossError(
-            _message(
-                db_path,
-                policy,
-                record,
-                marks,
-                empty=is_empty(conn),
-                same=same,
-                older=_instance_newer_than(conn, record),
-            )
-        )
-    _accept(conn, db_path, lost.newest, "behind" if same else "replaced")
+    if not policy.accept_data_loss or verdict.accept is None:
+        raise DataLossError(verdict.refused)
+    _accept(conn, db_path, verdict.accept, verdict.why)
 
 
 def refusal(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> str | None:
@@ -80,27 +98,9 @@ def refusal(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> str 
     rather than advise a `sync` or a daemon that would refuse it.
     """
     try:
-        record = read_record(record_path(db_path))
+        return _verdict(conn, db_path, policy).refused
     except DataLossError as exc:
         return str(exc)
-    if record is None:
-        kept = _local_newest(policy.local_stats) if is_empty(conn) else {}
-        return _no_record_message(db_path, policy, sum(n for n, _ in kept.values())) if kept else None
-    lost, marks = record.marks, read_marks(conn)
-    same = lost.instance_id == marks.instance_id
-    if same and not marks.behind(lost):
-        return None
-    if lost.rounds_seq == 0 and lost.sent_max == 0 and is_empty(conn):
-        return None
-    return _message(
-        db_path,
-        policy,
-        record,
-        marks,
-        empty=is_empty(conn),
-        same=same,
-        older=_instance_newer_than(conn, record),
-    )
 
 
 def _accept(conn: sqlite3.Connection, db_path: Path, lost_newest: Mapping[str, str], why: str) -> None:
