@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -21,6 +22,9 @@ from bot.ingest.registry import MemoryCache, Registry
 from bot.ingest.settle import SettleGate
 from bot.ingest.source import StatsSource
 from bot.scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from bot.ops.db_refused import DbRefusalWatch
 
 log = structlog.get_logger(__name__)
 
@@ -205,6 +209,7 @@ class App:
         self._halt.clear()
         await self.open()
         scheduler = Scheduler()
+        refused = self._refusal_watch(scheduler)
         health_http = None
         chat_stop = asyncio.Event()
         chat_task: asyncio.Task[None] | None = None
@@ -254,9 +259,22 @@ class App:
                 scheduler.shutdown()
             if health_http is not None:
                 await health_http.close()
+            await refused.close()
             await self.close()
         log.info("daemon_stopped")
         return 0
+
+    def _refusal_watch(self, scheduler: Scheduler) -> DbRefusalWatch:
+        """The admin hears of a database that refuses writes even though no alert can be queued."""
+        from bot.ops.db_refused import DbRefusalWatch
+
+        async def send(text: str) -> None:
+            if self.chat is not None:
+                await self.chat.notice(text)
+
+        watch = DbRefusalWatch(self.settings.paths.db_path, send, clock=self.monotonic)
+        scheduler.on_error, scheduler.on_success = watch.on_error, watch.on_success
+        return watch
 
     async def _healthy(self, scheduler: Scheduler) -> bool:
         # The event loop, the scheduler and the database: never the game servers (a server being down

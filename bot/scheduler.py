@@ -73,6 +73,9 @@ class Scheduler:
         self._in_flight: dict[str, asyncio.Task[Any]] = {}
         self._run_at_start: set[str] = set()
         self._shutdown_requested = False
+        # Hooks (bot/ops/db_refused.py): on_error returns True when it handled (and logged) the failure.
+        self.on_error: Callable[[str, BaseException | None], bool] | None = None
+        self.on_success: Callable[[str], None] | None = None
 
     # --- jobs -----------------------------------------------------------------------------------------
 
@@ -269,6 +272,8 @@ class Scheduler:
             counters.runs += 1
             counters.consecutive_errors = 0
             counters.last_success_at = time.time()
+            if self.on_success is not None:
+                self.on_success(event.job_id)
         elif event.code == EVENT_JOB_ERROR:
             self._on_error(event.job_id, counters, getattr(event, "exception", None))
 
@@ -280,6 +285,8 @@ class Scheduler:
         counters.consecutive_errors += 1
         counters.last_error = f"{type(exc).__name__}: {exc}"
         counters.last_error_at = time.time()
+        if self.on_error is not None and self.on_error(job_id, exc):
+            return
         log.error(
             "job_failed",
             job=job_id,

@@ -136,6 +136,12 @@ class ConsoleSink:
         await self.send(post)
         return message_id
 
+    async def notice(self, text: str) -> None:
+        """Print an admin notice directly: no outbox, no journal (bot/ops/db_refused.py)."""
+        stream = self._stream or sys.stdout
+        stream.write(f"── [admin] notice\n{text}\n\n")
+        stream.flush()
+
     async def recent_markers(self, channel: str) -> Mapping[str, str]:
         return {}
 

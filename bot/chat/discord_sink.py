@@ -119,6 +119,15 @@ class DiscordSink:
             raise map_send_error(exc) from exc
         return str(message.id)
 
+    async def notice(self, text: str) -> None:
+        """Send a plain admin notice directly: no outbox, no nonce, no retry (bot/ops/db_refused.py)."""
+        client = await self.connected()
+        channel = client.get_partial_messageable(self.channel_id("admin"))
+        try:
+            await channel.send(content=text[:2000], allowed_mentions=discord.AllowedMentions.none())
+        except Exception as exc:
+            raise map_send_error(exc) from exc
+
     async def recent_markers(self, channel: str) -> Mapping[str, str]:
         """Our posts among the channel's last messages, by the nonce in their footer."""
         client = await self.connected()

@@ -77,6 +77,15 @@ class ChatRuntime:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await gateway
 
+    async def notice(self, text: str) -> None:
+        """An admin notice sent directly, bypassing the outbox (when the database refuses writes)."""
+        if self.discord is not None:
+            await self.discord.notice(text)
+        elif isinstance(self.sink, ConsoleSink):
+            await self.sink.notice(text)
+        else:
+            log.warning("admin_notice_not_sent", sink=type(self.sink).__name__, text=text)
+
     async def close(self) -> None:
         """Close the sink (and its client); safe to call twice."""
         await self.sink.close()
