@@ -100,6 +100,7 @@ class App:
     _sources: dict[str, StatsSource] = field(default_factory=dict)
     db_check_delay: float | None = None  # after a start that deferred the database check (None: default)
     imports_stopped: str | None = None  # why, once a database check found damage: no poll runs after
+    failed: list[CycleResult] = field(default_factory=list)  # `once`: the servers whose cycle failed
 
     async def open(self) -> None:
         """Open the database (migrations, lock), load the memory layer ONCE, build pollers and chat."""
@@ -180,9 +181,9 @@ class App:
             await self.chat.drain_once()
         finally:
             await self.close()
-        failed = [r.server for r in results if not r.ok]
-        log.info("once_finished", servers=len(results), failed=failed)
-        return 1 if failed else 0
+        self.failed = [r for r in results if not r.ok]
+        log.info("once_finished", servers=len(results), failed=[r.server for r in self.failed])
+        return 1 if self.failed else 0
 
     async def _once_server(self, poller: Poller) -> CycleResult:
         result = await poller.poll()

@@ -80,7 +80,21 @@ def _once(args: argparse.Namespace) -> int:
     raise_for_key_files(settings)
     from bot.app import App
 
-    return _guarded(lambda: App(settings, accept_data_loss=args.accept_data_loss).once())
+    app = App(settings, accept_data_loss=args.accept_data_loss)
+    code = _guarded(app.once)
+    for result in app.failed:
+        sys.stderr.write(f"statsbot once: {_once_failure(settings, result.server, result.error)}\n")
+    return code
+
+
+def _once_failure(settings: Settings, server: str, error: str | None) -> str:
+    """Why a server's cycle failed, naming the config key where the configuration is to blame."""
+    index, cfg = next((i, s) for i, s in enumerate(settings.servers) if s.name == server)
+    if error is not None and "remote_dir " in error and " not found on " in error:  # RemoteDirMissing
+        from bot.ops.findings import remote_dir_missing_advice
+
+        return remote_dir_missing_advice(server, (cfg.host, cfg.port), cfg.remote_dir, index)
+    return f"{server}: {error or 'the cycle failed'} (`statsbot diagnose --server {server}` says more)"
 
 
 def _import(args: argparse.Namespace) -> int:

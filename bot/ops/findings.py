@@ -162,19 +162,13 @@ def remote_unknown(snap: ServerSnapshot) -> Difference:
             recommendation=f"remote of {snap.server} {error}: the server-side columns are unknown",
         )
     if snap.remote_dir_missing:
-        key = (
-            "servers[N].remote_dir"
-            if snap.config_index is None
-            else f"servers[{snap.config_index}].remote_dir"
-        )
-        host, port = snap.address or ("HOST", 22)
         return make_difference(
             Kind.REMOTE_FOLDER_MISSING,
             (),
             matters=True,
-            recommendation=f"{snap.server}: the server {host}:{port} answered, but the folder "
-            f"{snap.remote_dir or '(remote_dir)'} does not exist there → fix `{key}` in the config "
-            "(the path as the SSH user sees it), or create the folder on the server",
+            recommendation=remote_dir_missing_advice(
+                snap.server, snap.address, snap.remote_dir, snap.config_index
+            ),
         )
     last = snap.last_poll_error
     seen = f"; the daemon's last poll failed too: {last}" if last and last != error else ""
@@ -201,4 +195,17 @@ def _remote_advice(snap: ServerSnapshot, error: str, last: str | None) -> str:
     return (
         f"check that {host}:{port} is up and reachable from here (`ssh -p {port} {host}`); "
         "the daemon keeps retrying with backoff"
+    )
+
+
+def remote_dir_missing_advice(
+    server: str, address: tuple[str, int] | None, remote_dir: str | None, index: int | None
+) -> str:
+    """The advice for a server that answered but has no `remote_dir` (diagnose, sync, `once`)."""
+    key = "servers[N].remote_dir" if index is None else f"servers[{index}].remote_dir"
+    host, port = address or ("HOST", 22)
+    return (
+        f"{server}: the server {host}:{port} answered, but the folder {remote_dir or '(remote_dir)'} "
+        f"does not exist there → fix `{key}` in the config (the path as the SSH user sees it), or create "
+        "the folder on the server"
     )

@@ -62,6 +62,13 @@ async def test_a_wrong_remote_dir_names_the_config_key_not_the_network(
     out = capsys.readouterr().out
     assert "remote folder not found" in out
     assert "servers[0].remote_dir" in out
+    assert await cli(["--config", cfg, "once"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"statsbot once: main: the server 127.0.0.1:{world.rig.server.port} answered, but the folder "
+        "/gamestats-typo does not exist there → fix `servers[0].remote_dir` in the config"
+    ) in err
+    assert "unreachable" not in err
 
 
 async def test_a_hand_edited_registry_size_is_blamed_on_the_registry(
