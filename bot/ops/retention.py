@@ -60,10 +60,10 @@ class RetentionResult:
         return sum(1 for i in self.items if i.action == action and i.outcome == outcome)
 
     def render(self) -> str:
+        # The run lists every file as its preview did, line for line: `compress would` became `compress done`.
         lines = [
             f"{i.server}/{i.filename}: {i.action} {i.outcome}" + (f" ({i.detail})" if i.detail else "")
             for i in self.items
-            if i.outcome != "done"
         ]
         if self.dry_run:  # the summary counts what a real run would do, as the lines above list it
             counts = ", ".join(f"{a} {self.count(a, 'would')}" for a in ACTIONS)

@@ -152,6 +152,16 @@ async def test_retention_preview_is_exactly_the_act_with_a_batch(
     assert await cli(["--config", cfg, "retention"]) == 0
     act = capsys.readouterr().out
     assert "delete_remote 5" in act
+    # The act lists each file like its preview: the same selection, the same lines, in the past tense.
+    assert act.splitlines()[:-1] == [line.replace(" would", " done") for line in preview.splitlines()[:-1]]
+    assert (
+        sorted(
+            line.split(": ")[0].removeprefix("main/")
+            for line in act.splitlines()
+            if line.endswith(": delete_remote done")
+        )
+        == would
+    )
     assert sorted(n for n in EVENING + LATER if not (world.rig.stats_dir / n).exists()) == would
     events = sql(_db(world), "SELECT filename, at FROM file_events WHERE event = 'retention_delete_remote'")
     assert sorted(n for n, _ in events) == would
