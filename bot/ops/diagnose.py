@@ -17,6 +17,7 @@ from bot.db import ops_queries, remote_files, status
 from bot.db.connection import Reader
 from bot.errors import RemoteDirMissing, SourceError
 from bot.factory import make_source
+from bot.ingest.poll_health import local_disk_key
 from bot.ingest.source import StatsSource
 from bot.ops.drift import (
     DISABLED,
@@ -37,6 +38,7 @@ log = structlog.get_logger(__name__)
 
 SourceFactory = Callable[[ServerConfig], StatsSource]
 GZ_SUFFIX = ".gz"
+IN_FLIGHT_POLLS = 5  # a new file waiting longer than this many polls (+ settle time) is a finding
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +148,7 @@ async def snapshot(
 def _entry(r: ops_queries.RegistryRow) -> RegistryEntry:
     return RegistryEntry(
         r.filename, r.state, r.size, r.mtime, r.sha256, r.attempts, r.last_error, r.round_id, r.updated_at,
-        r.remote_gone_at, r.remote_gone_by,
+        r.remote_gone_at, r.remote_gone_by, r.first_seen_at,
     )  # fmt: skip
 
 
@@ -183,6 +185,12 @@ def servers_to_report(settings: Settings, known: Sequence[str], only: str | None
     return names
 
 
+def in_flight_bound(cfg: ServerConfig) -> float:
+    """How long a new file may wait on the server before it counts as never processed: several polls and
+    the settle time (the daemon lists, waits `min_file_age_seconds`, looks again, downloads, imports)."""
+    return IN_FLIGHT_POLLS * cfg.poll_seconds + 2 * cfg.min_file_age_seconds + cfg.operation_timeout_seconds
+
+
 def _listing_limit(cfg: ServerConfig | None) -> float:
     if cfg is None:
         return 30.0
@@ -211,6 +219,8 @@ async def diagnose(
 
     configured = {s.name: s for s in settings.servers}
     last_errors = {s.server: s.last_error for s in await status.server_statuses(db) if s.last_error}
+    disk_alerts = {a.key: a.message for a in await status.open_alerts(db) if a.key.startswith("local_disk:")}
+    now = time.time()
     names = servers_to_report(settings, await ops_queries.known_servers(db), server)
 
     async def one(name: str) -> ServerReport:
@@ -232,7 +242,9 @@ async def diagnose(
             snap = dataclasses.replace(
                 snap, last_poll_error=last_errors.get(name), address=(cfg.host, cfg.port),
                 remote_dir=cfg.remote_dir, config_index=settings.servers.index(cfg),
+                now=now, in_flight_seconds=in_flight_bound(cfg),
             )  # fmt: skip
+        snap = dataclasses.replace(snap, local_disk_alert=disk_alerts.get(local_disk_key(name)))
         return compare(snap)
 
     # Servers are listed concurrently: one slow or unreachable server costs its timeout once, not per server.

@@ -107,18 +107,33 @@ def _listed(snap: ServerSnapshot, add: Add) -> None:
     srv, reg, rounds, remote = snap.server, snap.registry, snap.rounds, snap.remote
     valid = [n for n in remote if is_stats_name(n)]
     new = [n for n in valid if (n not in reg or reg[n].state in IN_PROGRESS_STATES) and n not in rounds]
+    flying = [n for n in new if _in_flight(snap, n)]
+    new = [n for n in new if n not in set(flying)]
     imported = [n for n in valid if n in reg and reg[n].state == "imported"]
     # A size change is a content change; an mtime alone changes when files are copied back or backfilled
     # (cp, rsync without -t): same size is reported, not alarmed on. The size compared with is the imported
     # content's when it is known: a registry row edited by hand is the registry's fault, not the server's.
     changed = [n for n in imported if _differs(imported_size(reg[n], rounds.get(n)), remote[n])]
     touched = [n for n in imported if n not in changed and reg[n].mtime not in (None, remote[n].mtime)]
+    if snap.local_disk_alert is not None:
+        blocker = (
+            f"the local disk is the blocker: {snap.local_disk_alert} → free space (or fix permissions) "
+            "there; the daemon fetches them on the next polls once it can write"
+        )
+    else:
+        blocker = f"the running daemon picks them up; `statsbot sync --server {srv}` imports them now"
     add(
         Kind.REMOTE_UNPROCESSED,
         new,
         True,
-        f"{files_phrase(new)} on the server never processed{span(new)}: the running daemon picks them "
-        f"up; `statsbot sync --server {srv}` imports them now",
+        f"{files_phrase(new)} on the server never processed{span(new)}: {blocker}",
+    )
+    add(
+        Kind.REMOTE_IN_FLIGHT,
+        flying,
+        False,
+        f"{files_phrase(flying)} new on the server{span(flying)}, first listed by the daemon less than "
+        f"{snap.in_flight_seconds or 0:.0f}s ago: the running daemon is importing them (harmless)",
     )
     add(
         Kind.CHANGED_AFTER_IMPORT,
@@ -146,6 +161,15 @@ def _listed(snap: ServerSnapshot, add: Add) -> None:
         False,
         f"{plural(len(rejected), 'other name')} on the server, not stats files: never downloaded (harmless)",
     )
+
+
+def _in_flight(snap: ServerSnapshot, name: str) -> bool:
+    """A new file the daemon is busy with: listed by it (state seen/downloaded) within the bound; one
+    waiting longer than that, or one the daemon never listed, is a finding."""
+    if snap.now is None or snap.in_flight_seconds is None or snap.local_disk_alert is not None:
+        return False
+    row = snap.registry.get(name)
+    return row is not None and snap.now - row.first_seen_at <= snap.in_flight_seconds
 
 
 def _differs(size: int | None, remote: RemoteFile) -> bool:

@@ -17,6 +17,7 @@ class Kind(StrEnum):
     REMOTE_NOT_CHECKED = "remote_not_checked"
     REMOTE_EMPTY = "remote_empty"
     REMOTE_UNPROCESSED = "remote_unprocessed"
+    REMOTE_IN_FLIGHT = "remote_in_flight"
     CHANGED_AFTER_IMPORT = "changed_after_import"
     MTIME_ONLY = "mtime_only"
     GONE_FROM_SERVER = "gone_from_server"
@@ -38,6 +39,7 @@ TITLES: Mapping[Kind, str] = {
     Kind.REMOTE_NOT_CHECKED: "remote not checked",
     Kind.REMOTE_EMPTY: "remote folder empty, files imported",
     Kind.REMOTE_UNPROCESSED: "on the server but never processed",
+    Kind.REMOTE_IN_FLIGHT: "new on the server, being imported (in flight)",
     Kind.CHANGED_AFTER_IMPORT: "changed on the server after import",
     Kind.MTIME_ONLY: "new mtime on the server, same size",
     Kind.GONE_FROM_SERVER: "imported, gone from the server",

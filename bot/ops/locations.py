@@ -52,6 +52,7 @@ class RegistryEntry:
     updated_at: float = 0.0
     remote_gone_at: float | None = None  # recorded as no longer on the server (by the daemon, retention)
     remote_gone_by: str | None = None  # 'server' | 'retention' | 'operator'
+    first_seen_at: float = 0.0  # when the daemon first listed it
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,11 @@ class ServerSnapshot:
     remote_dir_missing: bool = False  # the server answered, the configured folder does not exist
     remote_dir: str | None = None
     config_index: int | None = None  # N of servers[N] in the config, for advice naming the key
+    # New files first seen (or, unlisted by the daemon, modified) less than `in_flight_seconds` before
+    # `now` are being imported by the running daemon, not a problem; None: no such bound (all are new).
+    now: float | None = None
+    in_flight_seconds: float | None = None
+    local_disk_alert: str | None = None  # the open local_disk alert's message: downloads cannot be written
 
 
 def _base(name: str) -> str:
