@@ -110,3 +110,31 @@ async def test_an_emptied_database_that_posted_is_refused_and_accepting_rebaseli
         pass
     async with await Database.open(path, continuity=policy(tmp_path)):
         pass  # accepted once: the record now describes this database
+
+
+async def test_the_readers_refusal_is_the_checks_own_decision_and_words(tmp_path: Path) -> None:
+    """`refusal` (diagnose, health) and `check` (start) decide alike: the same words, None when it starts."""
+    path = tmp_path / "statsbot.db"
+    async with await Database.open(path, continuity=policy(tmp_path)) as db:
+        assert await db.loss_refusal(policy(tmp_path)) is None  # caught up: nothing to refuse
+        await enqueue_sent(db, 2)
+    path.write_bytes(b"")
+    async with await Database.open(path, lock=False, continuity=policy(tmp_path)) as reader:
+        said = await reader.loss_refusal(policy(tmp_path))
+    with pytest.raises(cont.DataLossError) as refused:
+        await Database.open(path, continuity=policy(tmp_path))
+    assert said == str(refused.value)
+    assert said is not None
+    assert "EMPTY" in said
+    # No record, an empty database beside downloaded files: refused alike.
+    cont.record_path(path).unlink()
+    path.unlink()
+    folder = tmp_path / "local_stats" / "main"
+    folder.mkdir(parents=True)
+    (folder / "2025-10-02-213333-supply-round-1.txt").write_text("x")
+    async with await Database.open(path, lock=False, continuity=policy(tmp_path)) as reader:
+        said = await reader.loss_refusal(policy(tmp_path))
+    with pytest.raises(cont.DataLossError) as refused:
+        await Database.open(path, continuity=policy(tmp_path))
+    assert said == str(refused.value)
+    assert "holds 1 downloaded stats file(s)" in said
