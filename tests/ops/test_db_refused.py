@@ -16,7 +16,7 @@ FULL = "database or disk is full"
 
 def _set_full(db_path: Path, full: bool) -> None:
     # server_status is written by every poll; SQLite refuses it as a full disk would (SQLITE_FULL's words).
-    shell = sqlite3.connect(db_path)
+    shell = sqlite3.connect(db_path, timeout=30)  # the running daemon writes between polls
     try:
         if full:
             shell.execute(
@@ -38,7 +38,7 @@ async def _until(check: object, seconds: float = 10.0) -> None:
 
 async def test_full_database_disk_sends_one_direct_notice_and_a_recovery(tmp_path: Path) -> None:
     async with sftp_rig(tmp_path) as rig:
-        settings = daemon_settings(tmp_path, [server_values("main", rig, poll_seconds=0.1)])
+        settings = daemon_settings(tmp_path, [server_values("main", rig, poll_seconds=0.2)])
         chat = QuietChat()
         app = make_app(settings, chat=chat)
         stop = asyncio.Event()
