@@ -100,11 +100,27 @@ def _round1_limits(stx: SyncTx, session_id: int, maps: set[str]) -> dict[str, fr
     return {m: frozenset(v) for m, v in out.items()}
 
 
+# Each player's result on each decided map of the session (migration 0008 backfills with the same
+# statement): the map's lineups say who played for which team; a player in both lineups counts for
+# neither, bots for no one, a map with no result for no one.
+RESULTS_INSERT = (
+    "INSERT INTO player_map_results(session_id, seq, player_key, day, outcome) "
+    "SELECT m.session_id, m.seq, p.value, substr(coalesce(r1.played_at, r2.played_at, s.started_at), 1, 10), "
+    "min(CASE WHEN m.result = 'draw' THEN 'drawn' WHEN m.winner = CAST(l.key AS INTEGER) THEN 'won' "
+    "ELSE 'lost' END) "
+    "FROM session_maps m JOIN sessions s ON s.id = m.session_id "
+    "JOIN json_each(m.lineups) l JOIN json_each(l.value) p "
+    "LEFT JOIN rounds r1 ON r1.id = m.r1_round_id LEFT JOIN rounds r2 ON r2.id = m.r2_round_id "
+    "WHERE m.session_id = ? AND m.result IN ('win', 'draw') AND p.value NOT LIKE 'OMNIBOT0:%' "
+    "GROUP BY m.session_id, m.seq, p.value HAVING count(*) = 1"
+)
+
+
 def derive_sync(stx: SyncTx, session_id: int) -> SessionTeams:
     """Derive the session's teams from its stored rounds and store them (replacing what was there)."""
     plays = session_plays_sync(stx, session_id)
     teams = detect(plays, _round1_limits(stx, session_id, {p.map for p in plays if p.r1 is None}))
-    for table in ("session_teams", "session_rosters", "session_maps"):
+    for table in ("session_teams", "session_rosters", "session_maps", "player_map_results"):
         stx.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
     stx.executemany(
         "INSERT INTO session_teams(session_id, team, name, maps_won) VALUES (?, ?, ?, ?)",
@@ -139,6 +155,7 @@ def derive_sync(stx: SyncTx, session_id: int) -> SessionTeams:
             for seq, m in enumerate(teams.maps, start=1)
         ],
     )
+    stx.execute(RESULTS_INSERT, (session_id,))  # triggers keep player_results / player_day_results
     stx.execute("UPDATE sessions SET derived = 1 WHERE id = ?", (session_id,))
     return teams
 
