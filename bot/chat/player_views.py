@@ -12,7 +12,7 @@ import discord
 from bot.chat import format as fmt
 from bot.chat.embeds import add_table
 from bot.chat.fit import fit_embed
-from bot.db.player_boards import METRICS, Board, Totals
+from bot.db.player_boards import METRICS, Board, Totals, unit
 from bot.db.player_cards import MapsView, PlayerCard, Records
 from bot.db.player_lookup import PlayerRef
 from bot.stats.matching import plural
@@ -32,9 +32,11 @@ METRIC_LABELS = {
     "multikills": "Multikills (3+)",
     "xp": "XP",
     "rounds": "Rounds played",
+    "winrate": "Win rate % (maps)",
 }
 NAME_WIDTH = 22  # leaderboard names: "#10 " + 22 + value + rounds fits 40 columns
 DARK = discord.Colour(0x2B6CB0)
+COUNT_HEADER = {"map": "Maps", "round": "Rnds"}
 
 
 def day(text: str) -> str:
@@ -59,6 +61,15 @@ def totals_lines(t: Totals) -> list[tuple[str, str]]:
     ]
 
 
+def record_text(card: PlayerCard) -> str:
+    """ "12W 5L 1D · 67%": stopwatch maps of the summarised sessions."""
+    r = card.record
+    if r is None:
+        return "no decided map yet"
+    draws = f" {r.drawn}D" if r.drawn else ""
+    return f"{r.won}W {r.lost}L{draws} · {fmt.num(r.win_rate, 0, '%')}"
+
+
 def _also_known(card: PlayerCard) -> str | None:
     others = [a.name for a in card.aliases if a.name != card.player.name]
     return None if not others else ", ".join(others[:5])
@@ -76,6 +87,8 @@ def stats_view(card: PlayerCard, period: str, chart_name: str | None) -> discord
     else:
         for label, value in totals_lines(t):
             embed.add_field(name=label, value=value, inline=True)
+    if t is not None or card.record is not None:
+        embed.add_field(name="Maps won / lost", value=record_text(card), inline=True)
     if card.weapons:
         rows = [
             (w.weapon, f"{w.kills:,}", fmt.num(w.accuracy, 1, "%"), f"{w.headshots:,}") for w in card.weapons
@@ -131,9 +144,10 @@ def leaderboard_view(
     board: Board, metric: str, period: str, min_rounds: int, page: int, pages: int
 ) -> discord.Embed:
     digits = METRICS[metric][1]
+    counted = unit(metric)
     embed = discord.Embed(
         title=f"Leaderboard · {METRIC_LABELS[metric]}",
-        description=f"{PERIODS.get(period, period)} · at least {plural(min_rounds, 'round')} · "
+        description=f"{PERIODS.get(period, period)} · at least {plural(min_rounds, counted)} · "
         f"{plural(board.qualifying, 'player')}",
         colour=discord.Colour.gold(),
     )
@@ -142,7 +156,7 @@ def leaderboard_view(
         add_table(
             embed,
             f"Page {page + 1} of {pages}",
-            fmt.table(("Player", "Value", "Rnds"), rows, first_width=NAME_WIDTH + 4),
+            fmt.table(("Player", "Value", COUNT_HEADER[counted]), rows, first_width=NAME_WIDTH + 4),
         )
     else:
         embed.description = f"{embed.description}\nNobody qualifies yet."

@@ -29,7 +29,10 @@ def register(subparsers: Any) -> None:
     b.add_argument("metric", choices=list(METRICS))
     b.add_argument("--period", choices=PERIOD_CHOICES, default="all")
     b.add_argument(
-        "--min-rounds", type=int, default=None, help="rounds to qualify (default: 1; ratio boards more)"
+        "--min-rounds",
+        type=int,
+        default=None,
+        help="rounds to qualify (default: 1; ratio boards more; winrate counts maps)",
     )
     b.add_argument("--limit", type=int, default=10, help="lines (default 10)")
     b.add_argument("--json", action="store_true", help="one JSON object (README: Leaderboard JSON)")
@@ -93,6 +96,15 @@ def card_json(card: PlayerCard, period: str, since_day: str | None) -> dict[str,
             }
             for m in card.maps
         ],
+        "record": None
+        if card.record is None
+        else {
+            "won": card.record.won,
+            "lost": card.record.lost,
+            "drawn": card.record.drawn,
+            "maps": card.record.maps,
+            "win_rate": None if card.record.win_rate is None else round(card.record.win_rate, 2),
+        },
         "linked_members": card.linked,
     }
 
@@ -137,6 +149,9 @@ def _player(args: argparse.Namespace) -> int:
             out(f"no rounds in the period ({args.period})")
         else:
             out(" · ".join(f"{k} {v}" for k, v in t.items() if v is not None))
+        r = card.record
+        wl = "no decided map yet" if r is None else f"{r.won} won · {r.lost} lost · {r.drawn} drawn"
+        out(f"maps: {wl}")
         return EXIT_OK
 
     return run_async(body)
@@ -160,7 +175,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
             return EXIT_OK
         digits = METRICS[args.metric][1]
         out(
-            f"{args.metric} · {args.period} · at least {plural(minimum, 'round')} · "
+            f"{args.metric} · {args.period} · at least {plural(minimum, player_boards.unit(args.metric))} · "
             f"{board.qualifying} qualify"
         )
         for r in board.rows:

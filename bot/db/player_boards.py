@@ -30,14 +30,27 @@ METRICS: dict[str, tuple[str, int, bool]] = {
     "multikills": ("t.multikills", 0, False),
     "xp": ("t.xp", 0, False),
     "rounds": ("t.rounds", 0, False),
+    # Maps won of maps decided (won + lost + drawn), from the kept W/L records (migration 0008); its
+    # board's "rounds" are maps and its minimum counts maps.
+    "winrate": ("100.0 * t.won / nullif(t.maps, 0)", 1, True),
 }
+RESULT_METRICS = frozenset({"winrate"})
+# The win-rate board's default minimum of maps decided in the period.
+MAPS_MINIMUM = {"today": 2, "week": 5, "month": 10, "all": 20}
 # Ratio boards (K/D, DPM, accuracy) need this many rounds in the period by default: a player with two
 # lucky rounds must not top them. Count boards start at 1. An explicit minimum overrides either.
 RATIO_MINIMUM = {"today": 3, "week": 10, "month": 20, "all": 100}
 
 
 def default_minimum(metric: str, period: str) -> int:
+    if metric in RESULT_METRICS:
+        return MAPS_MINIMUM.get(period, 10)
     return RATIO_MINIMUM.get(period, 20) if METRICS[metric][2] else 1
+
+
+def unit(metric: str) -> str:
+    """What the board's "rounds" column and minimum count."""
+    return "map" if metric in RESULT_METRICS else "round"
 
 
 _SUM_COLUMNS = ", ".join(f"sum({c}) AS {c}" for c in AGG_COLUMNS)
@@ -84,6 +97,23 @@ class Totals:
 def _totals(values: sqlite3.Row | tuple[object, ...]) -> Totals:
     v = list(values)
     return Totals(*(float(x or 0) if i == 5 else int(x or 0) for i, x in enumerate(v)))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class WinLoss:
+    """Stopwatch maps won, lost and drawn (maps with no result count for no one)."""
+
+    won: int
+    lost: int
+    drawn: int
+
+    @property
+    def maps(self) -> int:
+        return self.won + self.lost + self.drawn
+
+    @property
+    def win_rate(self) -> float | None:
+        return 100.0 * self.won / self.maps if self.maps else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +171,22 @@ def totals_sync(stx: SyncTx, key: str, *, since_day: str | None = None) -> Total
     return None if r is None or not r[0] else _totals(r)
 
 
+def win_loss_sync(stx: SyncTx, key: str, *, since_day: str | None = None) -> WinLoss | None:
+    """A player's W/L over the derived sessions: all time one key lookup, a period a key range."""
+    if since_day is None:
+        r = stx.fetchone("SELECT won, lost, drawn FROM player_results WHERE player_key = ?", (key,))
+    else:
+        r = stx.fetchone(
+            "SELECT sum(won), sum(lost), sum(drawn) FROM player_day_results "
+            "INDEXED BY player_day_results_player WHERE player_key = ? AND day >= ?",
+            (key, since_day),
+        )
+    if r is None or r[0] is None:
+        return None
+    record = WinLoss(int(r[0]), int(r[1]), int(r[2]))
+    return record if record.maps else None
+
+
 def days_sync(stx: SyncTx, key: str, *, limit: int = 30) -> list[DayLine]:
     """The player's last `limit` days with rounds, oldest first (the form chart)."""
     rows = stx.fetchall(
@@ -190,7 +236,18 @@ def board_sync(
     (keys 'OMNIBOT0:…') are left out.
     """
     expr = METRICS[metric][0]
-    if map_name is not None:
+    if metric in RESULT_METRICS:
+        if map_name is not None:
+            raise ValueError(f"the {metric} board has no per-map version")
+        if since_day is None:
+            source, params = "(SELECT player_key, maps AS rounds, won, maps FROM player_results) t WHERE", []
+        else:
+            days = (
+                "SELECT player_key, sum(maps) AS rounds, sum(won) AS won, sum(maps) AS maps "
+                "FROM player_day_results WHERE day >= ? GROUP BY +player_key"
+            )
+            source, params = f"({days}) t WHERE", [since_day]
+    elif map_name is not None:
         source, params = "player_maps t WHERE t.map = ? AND", [map_name]
     elif since_day is None:
         source, params = "players t WHERE", []
@@ -273,6 +330,7 @@ def _own_line(
 
 totals = as_async(totals_sync)
 days = as_async(days_sync)
+win_loss = as_async(win_loss_sync)
 maps = as_async(maps_sync)
 weapons = as_async(weapons_sync)
 board = as_async(board_sync)

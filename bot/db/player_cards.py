@@ -12,7 +12,7 @@ from bot.db import maps, records
 from bot.db import player_boards as boards
 from bot.db import player_lookup as lookup
 from bot.db.connection import SyncTx, as_async
-from bot.db.player_boards import DayLine, MapLine, Totals, WeaponLine
+from bot.db.player_boards import DayLine, MapLine, Totals, WeaponLine, WinLoss
 from bot.db.player_lookup import Alias, PlayerRef
 from bot.db.records import FastestRound, PlayerRecord
 
@@ -28,6 +28,9 @@ class PlayerCard:
     maps: list[MapLine]  # most played first
     days: list[DayLine]  # the last days played, oldest first
     linked: list[int]  # Discord members linked to the player
+    # Maps won/lost/drawn in the period, over DERIVED sessions only (the open session counts once it
+    # is summarised); None: no decided map.
+    record: WinLoss | None = None
 
     @property
     def best_map(self) -> MapLine | None:
@@ -64,6 +67,7 @@ def card_sync(stx: SyncTx, player: PlayerRef, *, since_day: str | None = None, d
         maps=boards.maps_sync(stx, key),
         days=boards.days_sync(stx, key, limit=days),
         linked=lookup.linked_members_sync(stx, player.guid),
+        record=boards.win_loss_sync(stx, key, since_day=since_day),
     )
 
 

@@ -35,6 +35,7 @@ CREATE TABLE player_day_results (
     maps       INTEGER NOT NULL,
     PRIMARY KEY (day, player_key)
 ) WITHOUT ROWID;
+CREATE INDEX player_day_results_player ON player_day_results(player_key, day);
 
 CREATE TRIGGER player_map_results_add AFTER INSERT ON player_map_results BEGIN
     INSERT INTO player_results(player_key, won, lost, drawn, maps)
