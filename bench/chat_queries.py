@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import json
 import random
 import sqlite3
 import statistics
@@ -36,7 +37,7 @@ from bot.db.tx import SyncTx
 from bot.stats.matching import period_start_day
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-GENERATOR = 4  # bump when the generated data or the schema it is measured on changes
+GENERATOR = 5  # bump when the generated data or the schema it is measured on changes
 SYLLABLES = [
     "ka",
     "zu",
@@ -111,7 +112,7 @@ def generate(path: Path, rows: int, seed: int = 12) -> dict[str, float]:
     span = 10 * 365 * 86400
     per_round = 12
     n_matches = rows // 23 + 1  # ~11.9 distinct players a round: a little more than needed
-    round_rows, player_rows, weapon_rows = [], [], []
+    round_rows, player_rows, weapon_rows, session_rows, map_rows = [], [], [], [], []
     rid = 0
     for m in range(n_matches):
         t = start + int(span * m / n_matches)
@@ -119,6 +120,15 @@ def generate(path: Path, rows: int, seed: int = 12) -> dict[str, float]:
         map_name = rng.choices(maps, cum_weights=map_weights)[0]
         chosen = {rng.choices(range(n_players), cum_weights=cum)[0] for _ in range(per_round)}
         r1_time = rng.randint(90, 1200)
+        # One derived session per pair, one decided map: its two lineups (1 in 20 a draw) feed the W/L
+        # records that migration 0008 backfills (player_map_results, player_results, player_day_results).
+        order = sorted(players[i][0] for i in chosen)
+        lineups = json.dumps({"1": order[::2], "2": order[1::2]})
+        draw = rng.random() < 0.05
+        started_at = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t))
+        session_rows.append((m + 1, "main", started_at, started_at, 2, float(t), 1, 1))
+        map_rows.append((m + 1, 1, map_name, rid + 1, rid + 2, "draw" if draw else "win",
+                         None if draw else rng.randint(1, 2), lineups))  # fmt: skip
         for rnd in (1, 2):
             rid += 1
             played = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t + (rnd - 1) * (r1_time + 60)))
@@ -171,6 +181,16 @@ def generate(path: Path, rows: int, seed: int = 12) -> dict[str, float]:
         player_rows,
     )
     conn.executemany(f"INSERT INTO weapon_stats VALUES ({', '.join('?' * 9)})", weapon_rows)
+    conn.executemany(
+        "INSERT INTO sessions(id, server, started_at, ended_at, round_count, last_import_at, closed, "
+        "derived) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        session_rows,
+    )
+    conn.executemany(
+        "INSERT INTO session_maps(session_id, seq, map, r1_round_id, r2_round_id, result, winner, lineups) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        map_rows,
+    )
     links = rng.sample(range(n_players), min(500, n_players))
     conn.executemany(
         "INSERT INTO member_links(discord_user_id, guid, linked_at) VALUES (?, ?, 0)",
