@@ -15,6 +15,7 @@ from bot.db.sessions import attach_round_sync
 from bot.ingest import posts
 from bot.ingest.pairing_context import BatchState, PairingContext, ref_of
 from bot.ingest.prepared import ORPHAN_FLAG, PreparedRound, parse_cached
+from bot.ingest.record_notes import notes_sync, with_notes
 from bot.stats.pairing import pair_rounds
 
 __all__ = [
@@ -81,7 +82,7 @@ def store_round(
             kind=posts.KIND_ROUND,
             channel="stats",
             dedupe_key=f"round:{server}:{v.filename}",
-            payload=prepared.r1_post,
+            payload=with_notes(prepared.r1_post, notes_sync(stx, round_id)),
             now=now,
         )
     new_row = RoundRow(
@@ -173,7 +174,7 @@ def _pair(stx: SyncTx, ctx: PairingContext, r1: RoundRow, r2: RoundRow) -> None:
         kind=posts.KIND_ROUND,
         channel="stats",
         dedupe_key=f"round:{ctx.server}:{r2.filename}:paired:{r1.filename}",
-        payload=work.round_post,
+        payload=with_notes(work.round_post, notes_sync(stx, r2.id)),
         now=ctx.now,
         subject=_round_subject(ctx.server, r2.filename),
     )
