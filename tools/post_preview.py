@@ -1,6 +1,6 @@
 """Preview posts as Discord shows them: an HTML page of embed mocks (dark theme) to open or screenshot.
 
-    python -m tools.post_preview OUT.html [--samples DIR] [--kind round|match|session] [--limit N]
+    python -m tools.post_preview OUT.html [--samples DIR] [--kind round|match|session] [--limit N] [--notes]
 
 Imports the sample files (default: ../shared/samples/real) into a temporary database through the real
 pipeline, closes the sessions, and renders the queued posts with the real embed builders and charts.
@@ -96,7 +96,9 @@ def embed_html(embed: dict[str, Any], colour: int, png: bytes | None) -> str:
     return "".join(parts)
 
 
-async def collect(samples: Path, kinds: set[str], limit: int) -> list[tuple[Post, bytes | None]]:
+async def collect(
+    samples: Path, kinds: set[str], limit: int, *, notes_only: bool = False
+) -> list[tuple[Post, bytes | None]]:
     settings = import_settings(Settings.from_values())
     files = [(p.name, p.read_bytes()) for p in sorted(samples.glob("*-round-[12].txt"))]  # noqa: ASYNC240
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,7 +111,10 @@ async def collect(samples: Path, kinds: set[str], limit: int) -> list[tuple[Post
                 )  # fmt: skip
             await close_idle_sessions(db, idle_seconds=0, now=time.time() + 10)
             rows = await outbox.due(db, now=time.time() + 100, limit=100_000)
-    posts = [Post.from_row(r) for r in rows if r.kind in kinds][-limit:]
+    posts = [Post.from_row(r) for r in rows if r.kind in kinds]
+    if notes_only:
+        posts = [p for p in posts if p.payload.get("notes")]
+    posts = posts[-limit:]
     return [(p, await post_chart(p)) for p in posts]
 
 
@@ -131,9 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES)
     parser.add_argument("--kind", action="append", choices=("round", "match", "session"))
     parser.add_argument("--limit", type=int, default=6, help="the last N posts of those kinds")
+    parser.add_argument("--notes", action="store_true", help="only posts with record / personal-best notes")
     args = parser.parse_args(argv)
     configure_logging("WARNING", json=False)
-    items = asyncio.run(collect(args.samples, set(args.kind or ["round", "match", "session"]), args.limit))
+    kinds = set(args.kind or ["round", "match", "session"])
+    items = asyncio.run(collect(args.samples, kinds, args.limit, notes_only=args.notes))
     args.out.write_text(page(items), encoding="utf-8")
     print(f"{len(items)} post(s) → {args.out}")
     return 0
