@@ -92,7 +92,7 @@ async def import_file(
     """
     pre = _prepare_one(server, filename, data, settings)
 
-    batch = BatchState(awaited={server: awaited_round1 or {}})
+    batch = BatchState(awaited={server: awaited_round1 or {}}, notes=settings.post_stats)
 
     def run(stx: SyncTx) -> ImportOutcome:
         return _import_sync(
@@ -141,7 +141,7 @@ async def import_batch(
     work = prepared
 
     def run(stx: SyncTx) -> list[ImportOutcome]:
-        batch = BatchState(pairs=work.pairs)
+        batch = BatchState(pairs=work.pairs, notes=settings.post_stats)
         known = _Known.load(stx, files_)
         out = []
         for f, pre in zip(files_, work.files, strict=True):
@@ -230,8 +230,8 @@ async def import_in_transaction(
     """import_file's work inside a transaction the caller holds (reprocess: delete + import atomically)."""
     pre = _prepare_one(server, filename, data, settings)
     return await tx.call(
-        _import_sync, pre.files[0], BatchState(), server=server, filename=filename, size=size,
-        mtime=mtime, data=data, sha256=sha256, settings=settings, now=now,
+        _import_sync, pre.files[0], BatchState(notes=settings.post_stats), server=server,
+        filename=filename, size=size, mtime=mtime, data=data, sha256=sha256, settings=settings, now=now,
     )  # fmt: skip
 
 

@@ -27,6 +27,8 @@ class BatchState:
     # Per server, by map: round 1 files listed on the server and not imported yet (settling, downloading,
     # waiting for a retry). A round 2 is not declared an orphan while one that may be its own is listed.
     awaited: Mapping[str, Mapping[str, Collection[str]]] = field(default_factory=dict)
+    # False for a history import without posts: no record notes are looked up (no post carries them).
+    notes: bool = True
 
 
 @dataclass(slots=True)

@@ -82,7 +82,7 @@ def store_round(
             kind=posts.KIND_ROUND,
             channel="stats",
             dedupe_key=f"round:{server}:{v.filename}",
-            payload=with_notes(prepared.r1_post, notes_sync(stx, round_id)),
+            payload=with_notes(prepared.r1_post, notes_sync(stx, round_id) if batch.notes else []),
             now=now,
         )
     new_row = RoundRow(
@@ -174,7 +174,7 @@ def _pair(stx: SyncTx, ctx: PairingContext, r1: RoundRow, r2: RoundRow) -> None:
         kind=posts.KIND_ROUND,
         channel="stats",
         dedupe_key=f"round:{ctx.server}:{r2.filename}:paired:{r1.filename}",
-        payload=with_notes(work.round_post, notes_sync(stx, r2.id)),
+        payload=with_notes(work.round_post, notes_sync(stx, r2.id) if ctx.batch.notes else []),
         now=ctx.now,
         subject=_round_subject(ctx.server, r2.filename),
     )
