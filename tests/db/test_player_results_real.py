@@ -102,10 +102,12 @@ def test_rederiving_is_idempotent_and_days_add_up(kept: dict[str, object]) -> No
 
 def test_a_stale_session_counts_for_no_one_until_derived_again(kept: dict[str, object]) -> None:
     after, stale = kept["after"], kept["stale"]
-    assert isinstance(after, dict) and isinstance(stale, dict)
+    assert isinstance(after, dict)
+    assert isinstance(stale, dict)
     from tests.db.test_session_teams_real import BOYY, CARN, ENDEKK, OLZ
 
     assert stale[OLZ] == (after[OLZ][0] - 1, *after[OLZ][1:])
-    assert stale[BOYY][0] == after[BOYY][0] - 1 and stale[CARN][0] == after[CARN][0] - 1
+    assert stale[BOYY][0] == after[BOYY][0] - 1
+    assert stale[CARN][0] == after[CARN][0] - 1
     assert stale[ENDEKK] == (after[ENDEKK][0], after[ENDEKK][1] - 1, after[ENDEKK][2])
     assert kept["rederived"] == after

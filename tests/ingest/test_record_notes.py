@@ -73,12 +73,16 @@ async def test_new_records_and_personal_bests_are_noted_once(db: Database, sampl
     }
     await import_path(db, files[cut])
     r2 = await db.fetchone("SELECT id, duration_s, status FROM rounds WHERE filename = ?", (LAST_SUPPLY_R2,))
-    assert r2 is not None and r2[2] == "paired" and r2[1] == 639
+    assert r2 is not None
+    assert r2[2] == "paired"
+    assert r2[1] == 639
     top = await db.fetchone(
-        "SELECT clean_name, kills FROM player_stats WHERE round_id = ? ORDER BY kills DESC, clean_name LIMIT 1",
+        "SELECT clean_name, kills FROM player_stats WHERE round_id = ? "
+        "ORDER BY kills DESC, clean_name LIMIT 1",
         (r2[0],),
     )
-    assert top is not None and top[1] > 5
+    assert top is not None
+    assert top[1] > 5
     notes = (await _round_posts(db))[f"round:main:{LAST_SUPPLY_R2}:paired:{LAST_SUPPLY_R1}"]
     assert notes[0] == f"New record on supply: fastest attack 10:39 (was {format_mss(fastest_before)})"
     assert notes[1] == f"New server record: {top[0]} {top[1]} kills in a round (was 5)"
