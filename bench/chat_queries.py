@@ -37,7 +37,7 @@ from bot.db.tx import SyncTx
 from bot.stats.matching import period_start_day
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-GENERATOR = 5  # bump when the generated data or the schema it is measured on changes
+GENERATOR = 6  # bump when the generated data or the schema it is measured on changes
 SYLLABLES = [
     "ka",
     "zu",
@@ -121,7 +121,7 @@ def generate(path: Path, rows: int, seed: int = 12) -> dict[str, float]:
         chosen = {rng.choices(range(n_players), cum_weights=cum)[0] for _ in range(per_round)}
         r1_time = rng.randint(90, 1200)
         # One derived session per pair, one decided map: its two lineups (1 in 20 a draw) feed the W/L
-        # records that migration 0008 backfills (player_map_results, player_results, player_day_results).
+        # records that migration 0009 backfills (player_map_results, player_results, player_day_results).
         order = sorted(players[i][0] for i in chosen)
         lineups = json.dumps({"1": order[::2], "2": order[1::2]})
         draw = rng.random() < 0.05

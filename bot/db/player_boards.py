@@ -30,7 +30,7 @@ METRICS: dict[str, tuple[str, int, bool]] = {
     "multikills": ("t.multikills", 0, False),
     "xp": ("t.xp", 0, False),
     "rounds": ("t.rounds", 0, False),
-    # Maps won of maps decided (won + lost + drawn), from the kept W/L records (migration 0008); its
+    # Maps won of maps decided (won + lost + drawn), from the kept W/L records (migration 0009); its
     # board's "rounds" are maps and its minimum counts maps.
     "winrate": ("100.0 * t.won / nullif(t.maps, 0)", 1, True),
 }

@@ -100,7 +100,7 @@ def _round1_limits(stx: SyncTx, session_id: int, maps: set[str]) -> dict[str, fr
     return {m: frozenset(v) for m, v in out.items()}
 
 
-# Each player's result on each decided map of the session (migration 0008 backfills with the same
+# Each player's result on each decided map of the session (migration 0009 backfills with the same
 # statement): the map's lineups say who played for which team; a player in both lineups counts for
 # neither, bots for no one, a map with no result for no one.
 RESULTS_INSERT = (

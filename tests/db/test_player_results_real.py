@@ -1,4 +1,4 @@
-"""Win/loss/draw records kept from the real sessions' derived teams (migration 0008).
+"""Win/loss/draw records kept from the real sessions' derived teams (migration 0009).
 
 The expected records are summed from the hand-written expectations of test_session_teams_real.py
 (each map's winner and the two rosters), not from the code's answer.

@@ -1,4 +1,4 @@
--- 0008: win/loss/draw records per player, kept (not recomputed) from the session teams of 0006.
+-- 0009: win/loss/draw records per player, kept (not recomputed) from the session teams of 0006.
 --
 -- `player_map_results` holds one row per (session map, player) for the maps of DERIVED sessions that
 -- have a result (win or draw; a map with no result counts for no one). It is written by

@@ -1,4 +1,4 @@
--- 0009: personal bests for the "new record / personal best" notes of round posts (bot/db/round_notes.py):
+-- 0010: personal bests for the "new record / personal best" notes of round posts (bot/db/round_notes.py):
 -- a player's best kills / DPM before the new round is the top of his slice of these indexes (the
 -- round's status is checked per row, so the walk stops at the first counted round).
 CREATE INDEX player_stats_player_kills ON player_stats(player_key, kills);
