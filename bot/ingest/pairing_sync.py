@@ -169,12 +169,15 @@ def _pair(stx: SyncTx, ctx: PairingContext, r1: RoundRow, r2: RoundRow) -> None:
         session_id=r2.session_id,
         now=ctx.now,
     )
+    r2_notes = notes_sync(stx, r2.id) if ctx.batch.notes else []
+    # The match post (the default `posts = "matches"` shows no round posts) carries both rounds' notes.
+    match_notes = list(dict.fromkeys([*notes_sync(stx, r1.id), *r2_notes])) if ctx.batch.notes else []
     outbox.enqueue_encoded_sync(
         stx,
         kind=posts.KIND_ROUND,
         channel="stats",
         dedupe_key=f"round:{ctx.server}:{r2.filename}:paired:{r1.filename}",
-        payload=with_notes(work.round_post, notes_sync(stx, r2.id) if ctx.batch.notes else []),
+        payload=with_notes(work.round_post, r2_notes),
         now=ctx.now,
         subject=_round_subject(ctx.server, r2.filename),
     )
@@ -183,7 +186,7 @@ def _pair(stx: SyncTx, ctx: PairingContext, r1: RoundRow, r2: RoundRow) -> None:
         kind=posts.KIND_MATCH,
         channel="stats",
         dedupe_key=f"match:{ctx.server}:{r1.filename}:{r2.filename}",
-        payload=work.match_post,
+        payload=with_notes(work.match_post, match_notes),
         now=ctx.now,
         subject=_match_subject(ctx.server, r2.filename),
     )

@@ -100,6 +100,14 @@ async def test_new_records_and_personal_bests_are_noted_once(db: Database, sampl
         assert earlier.get(in_round[name], 0) >= MIN_HISTORY, line
     assert len(personal) <= 3
     assert all(n.startswith(("New record on", "New server record", "Personal best")) for n in notes)
+    # The match post (what the default `posts = "matches"` shows) carries the same notes.
+    match = await db.fetchone(
+        "SELECT payload FROM outbox WHERE dedupe_key = ?", (f"match:main:{LAST_SUPPLY_R1}:{LAST_SUPPLY_R2}",)
+    )
+    assert match is not None
+    match_notes = json.loads(match[0])["notes"]
+    assert set(notes) <= set(match_notes)
+    assert len(match_notes) == len(set(match_notes))
     # Exactly once: the same file again is a no-op, the post is not queued again.
     before = await _one(db, "SELECT count(*) FROM outbox")
     await import_path(db, files[cut])
