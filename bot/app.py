@@ -130,7 +130,9 @@ class App:
         return Poller(
             db=self.db,
             source=source,
-            registry=Registry(self.db, server.name, local_dir, memory),
+            registry=Registry(
+                self.db, server.name, local_dir, memory, quiet_history=not self.settings.discord.post_history
+            ),
             gate=SettleGate(server.min_file_age_seconds, clock=self.monotonic),
             config=PollerConfig(
                 server=server.name,

@@ -172,6 +172,9 @@ class DiscordConfig(_Model):
     stats_channel_id: NonNegativeInt = 0
     admin_channel_id: NonNegativeInt = 0
     admin_role_id: NonNegativeInt = 0
+    # false: files already on a server when statsbot first lists it are imported without posts (one
+    # admin summary instead); true: every round, match and session of that history is posted.
+    post_history: bool = False
     posts: PostsConfig = PostsConfig()
 
     @model_validator(mode="before")

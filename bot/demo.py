@@ -17,6 +17,7 @@ import structlog
 from bot.app import App
 from bot.config import Settings
 from bot.db import files as dbfiles
+from bot.db import history as dbhistory
 from bot.db import ops_queries, outbox
 from bot.db.connection import Database
 from bot.ingest.session_posts import close_idle_sessions
@@ -105,6 +106,15 @@ def _write(path: Path, data: bytes, append: bool) -> None:
         handle.write(data)
 
 
+async def wait_until_listed(app: App, daemon: asyncio.Task[int], limit_seconds: float) -> None:
+    """Until the daemon recorded its first complete listing of the (empty) demo folder."""
+    deadline = time.monotonic() + limit_seconds
+    while time.monotonic() < deadline and not daemon.done():
+        if app.db is not None and await dbhistory.horizon_of(app.db, SERVER) is not None:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def wait_until_done(app: App, names: set[str], limit_seconds: float) -> bool:
     """True once every released file is in a final state and the outbox is drained."""
     deadline = time.monotonic() + limit_seconds
@@ -158,6 +168,9 @@ async def run_demo(*, speed: float = 1.0, out: TextIO | None = None) -> int:
             stop = asyncio.Event()
             app = App(settings)
             daemon = asyncio.create_task(app.run(stop), name="daemon")
+            # The folder is empty when the daemon first lists it: the files released later are new
+            # rounds, posted (files there before the first listing would be history, imported quietly).
+            await wait_until_listed(app, daemon, TIMEOUT)
             await release(served, plan, speed, out)
             done = await wait_until_done(app, {r.name for r in plan}, TIMEOUT)
             if done and app.db is not None:

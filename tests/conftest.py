@@ -34,3 +34,10 @@ def _no_leaked_database_threads() -> Iterator[None]:
         thread.join(timeout=5)  # a closed connection's thread needs a moment to drain its queue
     still = [t.name for t in leaked if t.is_alive()]
     assert not still, f"database left open (aiosqlite threads still running: {still})"
+
+
+@pytest.fixture(autouse=True)
+def _post_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that start from a pre-filled server folder were written for posting it all: they keep that
+    behaviour (`[discord] post_history = true`). The history tests (tests/test_history.py) turn it off."""
+    monkeypatch.setenv("STATSBOT_DISCORD__POST_HISTORY", "true")

@@ -13,6 +13,7 @@ from bot.db import continuity, files, outbox
 from bot.db import rounds as dbrounds
 from bot.db import sessions as dbsessions
 from bot.db.connection import Database, SyncTx, Tx
+from bot.ingest import history
 from bot.ingest.file_outcomes import FileCtx, quarantine, resolve_quarantine
 from bot.ingest.order import AwaitedRound1
 from bot.ingest.pairing_sync import BatchState, orphan_stale_pending_sync, store_round
@@ -100,7 +101,7 @@ async def import_file(
             data=data, sha256=sha256, settings=settings, now=now,
         )  # fmt: skip
 
-    [outcome] = await db.run_transaction(_with_post_policy, settings, lambda stx: [run(stx)])
+    [outcome] = await db.run_transaction(_with_post_policy, settings, lambda stx: [run(stx)], now)
     # A quarantined or failed file needs an operator's eye (or a retry): not routine, so not info.
     level = log.info if outcome.error is None else log.warning
     level("file_import_result", server=server, file=filename, state=outcome.state, error=outcome.error)
@@ -152,24 +153,25 @@ async def import_batch(
             out.append(outcome)
         return out
 
-    outcomes = await db.run_transaction(_with_post_policy, settings, run)
+    outcomes = await db.run_transaction(_with_post_policy, settings, run, now)
     log.info("batch_imported", files=len(outcomes), imported=sum(o.state == "imported" for o in outcomes))
     return outcomes
 
 
 def _with_post_policy(
-    stx: SyncTx, settings: ImportSettings, body: Callable[[SyncTx], list[ImportOutcome]]
+    stx: SyncTx, settings: ImportSettings, body: Callable[[SyncTx], list[ImportOutcome]], now: float
 ) -> list[ImportOutcome]:
-    """Run an import body; without `post_stats`, or when it imported a round posted before an accepted
-    data loss (bot/db/continuity.py), drop the stats posts it queued, in the same transaction, and mark
-    its sessions summarised so the idle-session job does not post history later."""
+    """Run an import body; without `post_stats`, or when it imported a quiet round (posted before an
+    accepted data loss, or history: bot/db/continuity.py, bot/ingest/history.py), drop the stats posts
+    it queued, in the same transaction, and mark its sessions summarised so the idle-session job does
+    not post history later. A server whose history is then all imported gets its one summary."""
     first_post = outbox.last_id_sync(stx)
     outcomes = body(stx)
     round_ids = [o.round_id for o in outcomes if o.round_id is not None]
-    if settings.post_stats and not continuity.quiet_rounds_sync(stx, round_ids):
-        return outcomes
-    outbox.drop_stats_posts_after_sync(stx, first_post)
-    dbsessions.close_sessions_of_rounds_sync(stx, round_ids)
+    if not settings.post_stats or continuity.quiet_rounds_sync(stx, round_ids):
+        outbox.drop_stats_posts_after_sync(stx, first_post)
+        dbsessions.close_sessions_of_rounds_sync(stx, round_ids)
+    history.announce_sync(stx, now)
     return outcomes
 
 

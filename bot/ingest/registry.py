@@ -13,6 +13,7 @@ import structlog
 from bot.db import files as dbfiles
 from bot.db import remote_files
 from bot.db.connection import Database
+from bot.ingest import history
 from bot.ingest.source import RemoteEntry
 
 log = structlog.get_logger(__name__)
@@ -95,7 +96,11 @@ class MemoryCache:
 class Registry:
     """The processed-check for one server. A poll cycle costs O(1) queries for files already done."""
 
-    def __init__(self, db: Database, server: str, local_dir: Path, memory: MemoryCache) -> None:
+    def __init__(
+        self, db: Database, server: str, local_dir: Path, memory: MemoryCache, *, quiet_history: bool = False
+    ) -> None:
+        """`quiet_history`: a server never seen takes its first complete listing as history (imported
+        without posts, bot/ingest/history.py); False posts every round."""
         self._db = db
         self._server = server
         self._local_dir = local_dir
@@ -104,6 +109,7 @@ class Registry:
         self._gone: dict[str, str] | None = None  # name -> remote_gone_by; loaded at the first listing
         self._elsewhere: set[str] = set()  # final, never seen on the server (`statsbot import` of a folder)
         self._listed_once = False  # a complete listing was checked for deletions in this process
+        self._history_checked = not quiet_history  # whether this server's history horizon is recorded
 
     @property
     def memory(self) -> MemoryCache:
@@ -149,7 +155,8 @@ class Registry:
             else:
                 rest.append(entry)
         gone, back = await self._deletions(entries) if complete and entries else ({}, [])
-        if not rest and not gone and not back:
+        begin = complete and not self._history_checked
+        if not rest and not gone and not back and not begin:
             self._log(plan)
             return plan
         # Layer 3 in ONE batched query for everything the memory layer did not settle.
@@ -173,13 +180,17 @@ class Registry:
                 # No round, or the server's file differs from the imported content: a new file to the
                 # settle gate; the importer then keeps the round and quarantines the new version.
                 new_entries.append(entry)
-        if new_entries or gone or back:
+        if new_entries or gone or back or begin:
+            until, prefix = history.horizon(entries) if begin else ("", "")
             async with self._db.transaction() as tx:
+                if begin:  # before the listing's rows: a server with rows is not new
+                    await tx.call(history.begin_sync, self._server, until, prefix, now)
                 seen = [(e.name, e.size, e.mtime) for e in new_entries]
                 await dbfiles.record_seen(tx, self._server, seen, now)
                 plan.gone = await remote_files.mark_gone(tx, self._server, gone, now)
                 plan.back = await remote_files.mark_back(tx, self._server, back, now)
             self._note_deletions(gone, back)
+            self._history_checked = True
         plan.rounds = len(repaired)
         plan.new = len(new_entries)
         for entry in new_entries:
