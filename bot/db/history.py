@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.db.file_states import FINAL_STATES
 from bot.db.connection import Reader
+from bot.db.file_states import FINAL_STATES
 from bot.db.tx import SyncTx
 
 _NOT_FINAL = tuple(sorted({"seen", "downloaded", "failed"} - set(FINAL_STATES)))
@@ -44,7 +44,8 @@ def start_sync(stx: SyncTx, server: str, *, until: str, horizon: str, now: float
     """Record a new server's history horizon; rounds played up to `until` are imported without posts.
     `until` '' (an empty first listing): nothing is history, and nothing will be summarised."""
     stx.execute(
-        "INSERT INTO history_imports(server, until, horizon, started_at, announced_at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO history_imports(server, until, horizon, started_at, announced_at) "
+        "VALUES (?, ?, ?, ?, ?)",
         (server, until, horizon, now, None if until else now),
     )
     if until:

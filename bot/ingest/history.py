@@ -20,19 +20,18 @@ from bot.db.rows import played_at_text
 from bot.db.tx import SyncTx
 from bot.errors import ParseError
 from bot.ingest import posts
-from bot.ingest.source import RemoteEntry
 from bot.stats.names import parse_filename
 
 log = structlog.get_logger(__name__)
 
 
-def horizon(entries: Iterable[RemoteEntry]) -> tuple[str, str]:
-    """(newest played_at, its file-name prefix 'YYYY-MM-DD-HHMMSS') of a listing; ('', '') if it holds
-    no stats file."""
+def horizon(names: Iterable[str]) -> tuple[str, str]:
+    """(newest played_at, its file-name prefix 'YYYY-MM-DD-HHMMSS') of a listing's file names; ('', '')
+    if it holds no stats file."""
     newest: dt.datetime | None = None
-    for entry in entries:
+    for name in names:
         try:
-            played = parse_filename(entry.name.rsplit("/", 1)[-1]).played_at
+            played = parse_filename(name.rsplit("/", 1)[-1]).played_at
         except ParseError:
             continue
         newest = played if newest is None or played > newest else newest

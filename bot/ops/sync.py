@@ -8,7 +8,7 @@ import datetime as dt
 import gzip
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,14 +16,16 @@ import structlog
 
 from bot.config import ServerConfig, Settings
 from bot.db.connection import Database
-from bot.db.files import add_event, set_state
+from bot.db.files import add_event, record_seen_sync, set_state
 from bot.errors import SourceError, SourceUnavailable
 from bot.factory import import_settings, make_source
+from bot.ingest import history
 from bot.ingest.files import safe_local_path
 from bot.ingest.importer import import_file
 from bot.ingest.source import StatsSource
 from bot.ops.diagnose import GZ_SUFFIX, snapshot
 from bot.ops.drift import IN_PROGRESS_STATES, ServerSnapshot, file_date, is_stats_name
+from bot.ops.locations import RemoteFile
 from bot.ops.restore_local import restore_candidates, restore_one
 
 log = structlog.get_logger(__name__)
@@ -146,6 +148,8 @@ async def _sync_server(
             for n, origin in restore
         ]
         return
+    if snap.remote is not None and not settings.discord.post_history:
+        await _begin_history(db, cfg.name, snap.remote, clock())
     downloads = [n for n in todo if _needs_download(snap, n)]
     stable = await _settled(source, snap, downloads, cfg.min_file_age_seconds)
     knobs = dataclasses.replace(import_settings(settings), post_stats=posts)
@@ -177,6 +181,16 @@ async def _sync_server(
     for name, origin in restore:
         done, how = await restore_one(db, snap, source, local_stats, name, origin, clock)
         result.items.append(SyncItem(cfg.name, name, "restore_local", done, how))
+
+
+async def _begin_history(db: Database, server: str, remote: Mapping[str, RemoteFile], now: float) -> None:
+    """A server never seen: its listing is history (bot/ingest/history.py), recorded as the daemon's
+    first listing is, horizon and 'seen' rows in one transaction, before anything is imported."""
+    until, prefix = history.horizon(remote)
+    listed = [(f.name, f.size, f.mtime) for f in remote.values() if is_stats_name(f.name)]
+    async with db.transaction() as tx:
+        if await tx.call(history.begin_sync, server, until, prefix, now):
+            await tx.call(record_seen_sync, server, listed, now)
 
 
 def _why_unlisted(snap: ServerSnapshot, index: int) -> str:
