@@ -16,6 +16,7 @@ from bot.config import ServerConfig, Settings
 from bot.db.connection import Database
 from bot.factory import continuity, import_settings, make_source
 from bot.ingest import files as localfiles
+from bot.ingest import history
 from bot.ingest.importer import close_idle_sessions, sweep_pending_round2
 from bot.ingest.poller import CycleResult, Poller, PollerConfig
 from bot.ingest.registry import MemoryCache, Registry
@@ -131,7 +132,7 @@ class App:
             db=self.db,
             source=source,
             registry=Registry(
-                self.db, server.name, local_dir, memory, quiet_history=not self.settings.discord.post_history
+                self.db, server.name, local_dir, memory, quiet_history=history.quiet_history(self.settings)
             ),
             gate=SettleGate(server.min_file_age_seconds, clock=self.monotonic),
             config=PollerConfig(

@@ -37,7 +37,12 @@ def _no_leaked_database_threads() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _post_history(monkeypatch: pytest.MonkeyPatch) -> None:
+def _post_history(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests that start from a pre-filled server folder were written for posting it all: they keep that
-    behaviour (`[discord] post_history = true`). The history tests (tests/test_history.py) turn it off."""
+    behaviour (`[discord] post_history = true`: environment for child processes, and for settings built
+    in code). Tests marked `history_default` (tests/test_history.py, the demo) run the shipped default."""
+    if request.node.get_closest_marker("history_default") is not None:
+        monkeypatch.delenv("STATSBOT_DISCORD__POST_HISTORY", raising=False)
+        return
     monkeypatch.setenv("STATSBOT_DISCORD__POST_HISTORY", "true")
+    monkeypatch.setattr("bot.ingest.history.quiet_history", lambda settings: False)

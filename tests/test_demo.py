@@ -34,6 +34,7 @@ def test_release_plan_has_the_awkward_cases() -> None:
     assert grown[1].append
 
 
+@pytest.mark.history_default  # the folder starts empty: every released file is new, so posted
 def test_demo_runs_end_to_end_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--speed", "3"]) == 0
     out = capsys.readouterr().out
@@ -43,6 +44,7 @@ def test_demo_runs_end_to_end_and_exits_0(capsys: pytest.CaptureFixture[str]) ->
     assert "quarantined: 2025-12-31-235959-" in out
     assert "line 2, field player." in out  # the error names line and field
     assert out.count("── [admin]") == 1  # one alert for the corrupt file, not one per poll
+    assert "of history" not in out  # nothing was there at the first listing: no history, no summary
     assert out.count("· round\n") == files  # every round posted exactly once (a late-paired R2 too)
     assert out.count("· match\n") == int(re.findall(r"R1\+R2 pairs: (\d+)", out)[0])
     assert out.count("· session\n") >= 10  # every session summarised once, with its score

@@ -20,18 +20,13 @@ from tests.helpers.sftp import SftpRig, sftp_rig
 from tests.test_crash import PROJECT, config_text
 from tests.test_forget import statsbot
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.history_default]
 
 STATS_POST = "── [stats] post "
 SUMMARY = re.compile(
     r"Imported (\d+) rounds of history from (\w+) \((\d{4}-\d\d-\d\d) → (\d{4}-\d\d-\d\d)\); "
     r"new rounds are posted from now on\."
 )
-
-
-@pytest.fixture(autouse=True)
-def _default_post_history(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("STATSBOT_DISCORD__POST_HISTORY", raising=False)  # the shipped default: false
 
 
 def setup(tmp_path: Path, *rigs: tuple[str, SftpRig], extra: str = "") -> Path:

@@ -40,13 +40,12 @@ def is_known_sync(stx: SyncTx, server: str) -> bool:
     return False
 
 
-def start_sync(stx: SyncTx, server: str, *, until: str, horizon: str, now: float) -> None:
+def start_sync(stx: SyncTx, server: str, *, until: str, now: float) -> None:
     """Record a new server's history horizon; rounds played up to `until` are imported without posts.
     `until` '' (an empty first listing): nothing is history, and nothing will be summarised."""
     stx.execute(
-        "INSERT INTO history_imports(server, until, horizon, started_at, announced_at) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (server, until, horizon, now, None if until else now),
+        "INSERT INTO history_imports(server, until, started_at, announced_at) VALUES (?, ?, ?, ?)",
+        (server, until, now, None if until else now),
     )
     if until:
         quiet = _quiet_until_sync(stx)
@@ -63,17 +62,18 @@ def _quiet_until_sync(stx: SyncTx) -> dict[str, str]:
 
 
 def finish_sync(stx: SyncTx, now: float) -> list[HistoryDone]:
-    """The servers whose history is now all imported (no file of their first listing is waiting for
-    download, import or a retry), marked announced in the caller's transaction: each is returned once,
+    """The servers whose history is now all imported (no file of their first listing, recorded with
+    `first_seen_at` = the horizon's `started_at`, is waiting for download, import or a retry, unless
+    the server no longer has it), marked announced in the caller's transaction: each is returned once,
     ever. One query when nothing is pending (the usual case)."""
-    pending = stx.fetchall("SELECT server, until, horizon FROM history_imports WHERE announced_at IS NULL")
+    pending = stx.fetchall("SELECT server, until, started_at FROM history_imports WHERE announced_at IS NULL")
     done: list[HistoryDone] = []
     marks = ",".join("?" * len(_NOT_FINAL))
-    for server, until, horizon in pending:
+    for server, until, started_at in pending:
         waiting = stx.fetchone(
             f"SELECT 1 FROM processed_files WHERE server = ? AND state IN ({marks}) "
-            "AND substr(filename, 1, 17) <= ? LIMIT 1",
-            (server, *_NOT_FINAL, horizon),
+            "AND first_seen_at <= ? AND remote_gone_at IS NULL LIMIT 1",
+            (server, *_NOT_FINAL, started_at),
         )
         if waiting is not None:
             continue

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 import structlog
 
+from bot.config import Settings
 from bot.db import history as dbhistory
 from bot.db import outbox
 from bot.db.rows import played_at_text
@@ -25,9 +26,13 @@ from bot.stats.names import parse_filename
 log = structlog.get_logger(__name__)
 
 
-def horizon(names: Iterable[str]) -> tuple[str, str]:
-    """(newest played_at, its file-name prefix 'YYYY-MM-DD-HHMMSS') of a listing's file names; ('', '')
-    if it holds no stats file."""
+def quiet_history(settings: Settings) -> bool:
+    """Whether a server's first listing is history (`[discord] post_history = false`, the default)."""
+    return not settings.discord.post_history
+
+
+def horizon(names: Iterable[str]) -> str:
+    """The newest played_at of a listing's file names; '' if it holds no stats file."""
     newest: dt.datetime | None = None
     for name in names:
         try:
@@ -35,17 +40,15 @@ def horizon(names: Iterable[str]) -> tuple[str, str]:
         except ParseError:
             continue
         newest = played if newest is None or played > newest else newest
-    if newest is None:
-        return "", ""
-    return played_at_text(newest), newest.strftime("%Y-%m-%d-%H%M%S")
+    return "" if newest is None else played_at_text(newest)
 
 
-def begin_sync(stx: SyncTx, server: str, until: str, prefix: str, now: float) -> bool:
-    """In the transaction that records a complete listing's rows, BEFORE them: a server never seen
-    gets its horizon. True when it did."""
+def begin_sync(stx: SyncTx, server: str, until: str, now: float) -> bool:
+    """In the transaction that records a complete listing's rows (with `first_seen_at` = `now`), BEFORE
+    them: a server never seen gets its horizon. True when it did."""
     if dbhistory.is_known_sync(stx, server):
         return False
-    dbhistory.start_sync(stx, server, until=until, horizon=prefix, now=now)
+    dbhistory.start_sync(stx, server, until=until, now=now)
     log.info("history_horizon", server=server, until=until or None)
     return True
 

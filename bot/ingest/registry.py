@@ -181,10 +181,10 @@ class Registry:
                 # settle gate; the importer then keeps the round and quarantines the new version.
                 new_entries.append(entry)
         if new_entries or gone or back or begin:
-            until, prefix = history.horizon(e.name for e in entries) if begin else ("", "")
+            until = history.horizon(e.name for e in entries) if begin else ""
             async with self._db.transaction() as tx:
                 if begin:  # before the listing's rows: a server with rows is not new
-                    await tx.call(history.begin_sync, self._server, until, prefix, now)
+                    await tx.call(history.begin_sync, self._server, until, now)
                 seen = [(e.name, e.size, e.mtime) for e in new_entries]
                 await dbfiles.record_seen(tx, self._server, seen, now)
                 plan.gone = await remote_files.mark_gone(tx, self._server, gone, now)

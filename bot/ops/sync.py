@@ -148,7 +148,7 @@ async def _sync_server(
             for n, origin in restore
         ]
         return
-    if snap.remote is not None and not settings.discord.post_history:
+    if snap.remote is not None and history.quiet_history(settings):
         await _begin_history(db, cfg.name, snap.remote, clock())
     downloads = [n for n in todo if _needs_download(snap, n)]
     stable = await _settled(source, snap, downloads, cfg.min_file_age_seconds)
@@ -186,10 +186,10 @@ async def _sync_server(
 async def _begin_history(db: Database, server: str, remote: Mapping[str, RemoteFile], now: float) -> None:
     """A server never seen: its listing is history (bot/ingest/history.py), recorded as the daemon's
     first listing is, horizon and 'seen' rows in one transaction, before anything is imported."""
-    until, prefix = history.horizon(remote)
+    until = history.horizon(remote)
     listed = [(f.name, f.size, f.mtime) for f in remote.values() if is_stats_name(f.name)]
     async with db.transaction() as tx:
-        if await tx.call(history.begin_sync, server, until, prefix, now):
+        if await tx.call(history.begin_sync, server, until, now):
             await tx.call(record_seen_sync, server, listed, now)
 
 
