@@ -1,4 +1,4 @@
--- 0009: history. Files already on a server when statsbot first listed it are imported without posts
+-- 0011: history. Files already on a server when statsbot first listed it are imported without posts
 -- (the rounds up to `until` are quiet through instance.quiet_until, set in the same transaction), and
 -- once they are all imported ONE summary is queued. `until` is the newest played_at of that first
 -- complete listing ('' when it held no stats file: nothing to import quietly); `started_at` is that
