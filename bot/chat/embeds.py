@@ -18,6 +18,8 @@ COLOURS = {
     "match": discord.Colour.gold(),
     "session": discord.Colour.purple(),
     "alert": discord.Colour.red(),
+    "alert_warning": discord.Colour.orange(),
+    "alert_info": discord.Colour.blurple(),
     "alert_resolved": discord.Colour.green(),
 }
 FOOTER_TEXT = "statsbot"
@@ -155,12 +157,14 @@ def session_embed(p: Mapping[str, Any], *, footer: str, image: str | None = None
 
 
 def alert_embed(p: Mapping[str, Any], *, resolved: bool, footer: str) -> discord.Embed:
-    title = "Resolved" if resolved else f"Alert · {p.get('severity', 'error')}"
-    embed = discord.Embed(
-        title=title,
-        description=str(p.get("message", "")),
-        colour=COLOURS["alert_resolved" if resolved else "alert"],
+    severity = str(p.get("severity", "error"))
+    title = "Resolved" if resolved else ("Notice" if severity == "info" else f"Alert · {severity}")
+    colour = (
+        "alert_resolved"
+        if resolved
+        else {"info": "alert_info", "warning": "alert_warning"}.get(severity, "alert")
     )
+    embed = discord.Embed(title=title, description=str(p.get("message", "")), colour=COLOURS[colour])
     embed.add_field(name="Key", value=f"`{p.get('key', '?')}`", inline=False)
     embed.set_footer(text=footer)
     return embed

@@ -138,3 +138,16 @@ def test_admin_alerts_fit_too() -> None:
         assert embed_length(dict(embed)) <= LIMITS.total
         assert len(embed.get("description") or "") <= LIMITS.description
         assert footer_marker(embed["footer"]["text"]) == post.nonce
+
+
+def test_an_info_notice_is_not_dressed_as_a_red_alert() -> None:
+    from tests.helpers.chat import alert_post
+
+    def embed_of(severity: str) -> dict[str, object]:
+        payload = {**alert_post(message="Imported 40 rounds of history"), "severity": severity}
+        return dict(post_embed(Post(4, "alert", "admin", payload, "b" * 24, 0, 0.0)).to_dict())
+
+    info, error = embed_of("info"), embed_of("error")
+    assert info["title"] == "Notice"
+    assert error["title"] == "Alert · error"
+    assert info["color"] != error["color"]
