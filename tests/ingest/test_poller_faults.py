@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 from pathlib import Path
 
 from bot.app import App
 from bot.db import files as dbfiles
 from tests.helpers.daemon import Clock, daemon_settings, make_app, server_values
+from tests.helpers.ops import sql
 from tests.helpers.sftp import sftp_rig
 
 R1 = "2025-10-02-232339-erdenberg_t2-round-1.txt"
@@ -71,15 +71,11 @@ async def test_one_files_unexpected_error_fails_that_file_and_the_others_import(
         try:
             assert app.db is not None
             # A database fault that only this file meets (the shape an orphan-row collision takes).
-            shell = sqlite3.connect(app.db.path)
-            try:
-                shell.execute(
-                    f"CREATE TRIGGER boom BEFORE INSERT ON rounds WHEN NEW.filename = '{S1}' "
-                    "BEGIN SELECT RAISE(ABORT, 'simulated constraint failure'); END"
-                )
-                shell.commit()
-            finally:
-                shell.close()
+            sql(
+                app.db.path,
+                f"CREATE TRIGGER boom BEFORE INSERT ON rounds WHEN NEW.filename = '{S1}' "
+                "BEGIN SELECT RAISE(ABORT, 'simulated constraint failure'); END",
+            )
             states = await _settle(app, clock)
             assert states == {S1: "failed", R1: "imported"}
             row = await dbfiles.get_row(app.db, "main", S1)
@@ -108,26 +104,17 @@ async def test_a_listing_whose_rows_were_not_recorded_is_made_again_once_the_dat
             assert await _settle(app, clock) == {R1: "imported"}
             clock.advance(3)
             await app.pollers["main"].poll()  # the 1-second confirm listing is spent
-            shell = sqlite3.connect(app.db.path)
-            try:
-                shell.execute(
-                    "CREATE TRIGGER full BEFORE INSERT ON processed_files "
-                    "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
-                )
-                shell.commit()
-            finally:
-                shell.close()
+            sql(
+                app.db.path,
+                "CREATE TRIGGER full BEFORE INSERT ON processed_files "
+                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+            )
             rig.write(S1, (samples_dir / S1).read_bytes())
             os.utime(rig.stats_dir, (os.stat(rig.stats_dir).st_mtime + 10,) * 2)
             for _ in range(2):  # the change listing and its confirm listing both fail to record
                 clock.advance(3)
                 assert not (await app.pollers["main"].poll()).ok
-            shell = sqlite3.connect(app.db.path)
-            try:
-                shell.execute("DROP TRIGGER full")
-                shell.commit()
-            finally:
-                shell.close()
+            sql(app.db.path, "DROP TRIGGER full")
             clock.advance(3)
             back = await app.pollers["main"].poll()
             assert back.ok
@@ -156,16 +143,13 @@ async def test_a_crash_importing_a_new_version_of_an_imported_file_quarantines_i
             assert await _settle(app, clock) == {S1: "imported", R1: "imported"}
             clock.advance(3)
             await app.pollers["main"].poll()  # the 1-second confirm listing is spent
-            shell = sqlite3.connect(app.db.path)
-            try:  # the importer's own verdict on the new version cannot be written
-                shell.execute(
-                    f"CREATE TRIGGER boom BEFORE INSERT ON file_events WHEN NEW.filename = '{S1}' "
-                    "AND NEW.detail LIKE '%content changed%' "
-                    "BEGIN SELECT RAISE(ABORT, 'simulated failure'); END"
-                )
-                shell.commit()
-            finally:
-                shell.close()
+            # the importer's own verdict on the new version cannot be written
+            sql(
+                app.db.path,
+                f"CREATE TRIGGER boom BEFORE INSERT ON file_events WHEN NEW.filename = '{S1}' "
+                "AND NEW.detail LIKE '%content changed%' "
+                "BEGIN SELECT RAISE(ABORT, 'simulated failure'); END",
+            )
             changed = (samples_dir / S1).read_bytes() + b"\n"
             rig.write(S1, changed)
             (tmp_path / "local_stats" / "main" / S1).write_bytes(changed)
@@ -182,14 +166,12 @@ async def test_a_crash_importing_a_new_version_of_an_imported_file_quarantines_i
             assert row.state == "quarantined"
             assert row.last_error is not None
             assert "simulated failure" in row.last_error
-            shell = sqlite3.connect(app.db.path)
-            try:  # the operator is told, as for any quarantine
-                alerts = shell.execute(
-                    "SELECT count(*) FROM outbox WHERE kind = 'alert' AND dedupe_key LIKE ?",
-                    (f"alert:quarantined:main:{S1}:%",),
-                ).fetchone()[0]
-            finally:
-                shell.close()
+            # the operator is told, as for any quarantine
+            [(alerts,)] = sql(
+                app.db.path,
+                "SELECT count(*) FROM outbox WHERE kind = 'alert' AND dedupe_key LIKE ?",
+                (f"alert:quarantined:main:{S1}:%",),
+            )
             assert alerts == 1
         finally:
             await app.close()
