@@ -80,6 +80,28 @@ class PathsConfig(_Model):
         return self.database if self.database is not None else self.data_dir / "statsbot.db"
 
 
+DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
+
+
+class DatabaseConfig(_Model):
+    """Where the data lives. No url (the default): SQLite at [paths] database. `postgresql://user@host/db`:
+    PostgreSQL, which two instances can share (one leads, see docs/OPERATIONS.md). Passwords belong in
+    the environment (STATSBOT_DATABASE__URL, PGPASSWORD) or a ~/.pgpass file, never in the config file."""
+
+    url: NonEmpty | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is not None and value.split("://", 1)[0].lower() not in DATABASE_SCHEMES:
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.url is not None and self.url.split("://", 1)[0].lower() != "sqlite"
+
+
 class ServerConfig(_Model):
     name: ServerName
     host: NonEmpty
@@ -261,6 +283,7 @@ class Settings(BaseSettings):
     )
 
     paths: PathsConfig = PathsConfig()
+    database: DatabaseConfig = DatabaseConfig()
     servers: list[ServerConfig] = []
     ingest: IngestConfig = IngestConfig()
     discord: DiscordConfig = DiscordConfig()

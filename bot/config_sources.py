@@ -47,6 +47,14 @@ def reject_inline_secrets(data: dict[str, Any]) -> None:
             "discord.token",
             "do not put the token in the config file; set STATSBOT_DISCORD__TOKEN or discord.token_file",
         )
+    database = data.get("database")
+    url = database.get("url") if isinstance(database, dict) else None
+    if isinstance(url, str) and re.match(r"^[a-z]+://[^/@]*:[^/@]*@", url, re.I):
+        raise ConfigError(
+            "database.url",
+            "do not put the database password in the config file; set STATSBOT_DATABASE__URL,"
+            " PGPASSWORD or a ~/.pgpass file",
+        )
     servers = data.get("servers")
     for index, server in enumerate(servers if isinstance(servers, list) else []):
         if isinstance(server, dict) and "private_key_passphrase" in server:

@@ -151,7 +151,13 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
         ("[paths]\ndata_dri = 'x'\n", "paths.data_dri", "unknown key (did you mean data_dir?)"),
         ("[discrod]\n", "discrod", "unknown key (did you mean discord?)"),
         # A real key in the wrong section: point at where it belongs, not at itself.
-        ("[database]\npath = 'x'\n", "database", "unknown key (did you mean paths.database?)"),
+        ("[paths]\nurl = 'x'\n", "paths.url", "unknown key (did you mean database.url?)"),
+        ("[database]\nurl = 'mysql://x'\n", "database.url", "must start with sqlite:/// or postgresql://"),
+        (
+            "[database]\nurl = 'postgresql://statsbot:hunter2@db/statsbot'\n",
+            "database.url",
+            "do not put the database password in the config file",
+        ),
         ("poll_seconds = 5\n", "poll_seconds", "unknown key (did you mean servers.poll_seconds?)"),
         ("[ingest]\nmax_attempt = 3\n", "ingest.max_attempt", "unknown key (did you mean max_attempts?)"),
         ("[log]\nlevel = 'LOUD'\n", "log.level", "must be one of"),

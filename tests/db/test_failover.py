@@ -69,7 +69,8 @@ def spawn(pg_url: str, tmp_path: Path) -> Iterator[Callable[[str], Child]]:
 
     yield start
     for child in children:
-        os.kill(child.proc.pid, signal.SIGCONT) if child.proc.poll() is None else None
+        if child.proc.poll() is None:
+            os.kill(child.proc.pid, signal.SIGCONT)  # a stopped process cannot be reaped until resumed
         child.stop()
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from bot.cli import EXIT_OK, main
 from bot.config import (
     BackupConfig,
+    DatabaseConfig,
     DiscordConfig,
     HealthConfig,
     IngestConfig,
@@ -32,6 +33,7 @@ EXAMPLE = DEPLOY / "config.example.toml"
 UNIT = DEPLOY / "statsbot.service"
 SECTIONS: dict[str, type[BaseModel]] = {
     "paths": PathsConfig,
+    "database": DatabaseConfig,
     "servers": ServerConfig,
     "ingest": IngestConfig,
     "discord": DiscordConfig,
