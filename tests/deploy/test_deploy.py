@@ -7,8 +7,10 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from bot.cli import EXIT_OK, main
@@ -199,3 +201,52 @@ def test_dockerfile_environment_is_valid_settings(monkeypatch: pytest.MonkeyPatc
     settings = load_settings(EXAMPLE, environ=environ)
     assert settings.paths.data_dir == Path("/data")
     assert settings.paths.local_stats == Path("/app/local_stats")
+
+
+def compose(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((DEPLOY / name).read_text())  # merge keys (<<) resolved as compose does
+    assert isinstance(data, dict)
+    return data
+
+
+def test_single_instance_compose_parses_as_yaml() -> None:
+    services = compose("docker-compose.yml")["services"]
+    assert set(services) == {"statsbot"}
+    assert services["statsbot"]["restart"] == "unless-stopped"
+
+
+def test_postgres_compose_runs_postgresql_15_and_two_bots_on_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    data = compose("docker-compose.postgres.yml")
+    services = data["services"]
+    assert set(services) == {"postgres", "statsbot-a", "statsbot-b"}
+    postgres = services["postgres"]
+    assert postgres["image"] == "postgres:15"
+    assert postgres["restart"] == "unless-stopped"
+    assert "postgres-data:/var/lib/postgresql/data" in postgres["volumes"]
+    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    password = postgres["environment"]["POSTGRES_PASSWORD"]
+    assert password.startswith("${PG_PASSWORD:?")
+    single = compose("docker-compose.yml")["services"]["statsbot"]
+    monkeypatch.setenv("HOME", str(tmp_path))
+    mounts: list[str] = []
+    for name in ("statsbot-a", "statsbot-b"):
+        bot = services[name]
+        assert bot["hostname"] == name
+        assert bot["build"] == single["build"]
+        assert bot["image"] == single["image"]
+        assert bot["env_file"] == single["env_file"]
+        assert bot["restart"] == "unless-stopped"
+        assert bot["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+        assert bot["environment"]["PGPASSWORD"] == password, "the password the database was created with"
+        environ = {k: v for k, v in bot["environment"].items() if k.startswith("STATSBOT_")}
+        settings = load_settings(EXAMPLE, environ=environ)
+        assert settings.database.url == "postgresql://statsbot@postgres/statsbot"
+        assert settings.database.is_postgresql
+        assert {"/data", "/app/local_stats"} <= {v.split(":")[1] for v in bot["volumes"]}
+        mounts += [v.split(":")[0] for v in bot["volumes"] if not v.startswith("./")]
+    assert len(mounts) == len(set(mounts)) == 4, "each instance has its own data and local_stats"
+    declared = set(data["volumes"])
+    assert set(mounts) | {"postgres-data"} == declared
+    assert set(data["secrets"]) == {"ssh_key"}
