@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -112,9 +113,10 @@ class Leadership:
         """Give leadership up on shutdown: stop the heartbeat, unlock, close (bounded; never raises)."""
         await self._stop_heartbeat()
         was_leader, self.fence = self.fence is not None, None
-        if self._conn is not None:
+        # Also after an acquire() cancelled mid-call: the connection it may still open closes with this.
+        if self._executor is not None:
             try:
-                await self._call(self._unlock_close_sync)
+                await self._call(functools.partial(self._close_sync, unlock=was_leader))
             except (psycopg.Error, TimeoutError) as exc:
                 log.warning("leader_release_failed", instance=self.instance, error=_describe(exc))
         self._drop_connection()
@@ -199,14 +201,15 @@ class Leadership:
             raise psycopg.OperationalError("the leadership connection is closed")
         self._conn.execute("SELECT 1").fetchone()
 
-    def _unlock_close_sync(self) -> None:
+    def _close_sync(self, *, unlock: bool) -> None:
         conn, key = self._conn, self.key
-        if conn is None or conn.closed or key is None:
+        if conn is None or conn.closed:
             return
         try:
-            conn.execute(_UNLOCK, {"namespace": key.namespace, "objid": key.objid})
+            if unlock and key is not None:
+                conn.execute(_UNLOCK, {"namespace": key.namespace, "objid": key.objid})
         finally:
-            conn.close()
+            conn.close()  # ends the session: frees the lock even if the unlock failed
 
 
 def _close_quietly(conn: PgConnection) -> None:

@@ -182,3 +182,34 @@ async def test_acquire_keeps_trying_while_the_database_is_unreachable(pg_url: st
     assert len(failed) == 1, "logged once per outage, not every retry"
     assert failed[0]["log_level"] == "warning"
     assert not dead.is_leader
+
+
+def sessions(url: str) -> list[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'statsbot %%'"
+            " AND datname = current_database() ORDER BY 1"
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+async def test_release_ends_the_session_also_after_a_cancelled_wait(
+    pair: tuple[Leadership, Leadership], pg_url: str
+) -> None:
+    a, b = pair
+    await a.acquire()
+    waiting = asyncio.create_task(b.acquire())
+    await asyncio.sleep(RETRY * 2)
+    assert sessions(pg_url) == ["statsbot a leadership", "statsbot b leadership"]
+    waiting.cancel()  # shutdown while following
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    await b.release()
+    await a.release()
+    deadline = time.monotonic() + SLACK
+    while sessions(pg_url) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert sessions(pg_url) == []
+    assert holder_pids(pg_url) == []
+    assert not a.is_leader
+    assert not a.lost.is_set(), "a release is not a loss"
