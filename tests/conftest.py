@@ -5,8 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+
+from tests.helpers import pg
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_SAMPLES = PROJECT_ROOT.parent / "shared" / "samples" / "real"
@@ -46,3 +50,49 @@ def _post_history(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         return
     monkeypatch.setenv("STATSBOT_DISCORD__POST_HISTORY", "true")
     monkeypatch.setattr("bot.ingest.history.quiet_history", lambda settings: False)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """The PostgreSQL admin URL (STATSBOT_TEST_PG_URL); FAILS, never skips, when the server is unusable."""
+    url = pg.admin_url()
+    try:
+        pg.check_admin(url)
+    except pg.PostgresUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_session_url(pg_admin_url: str) -> Iterator[str]:
+    """This test session's throw-away database `statsbot_test_<hex>`, dropped at the end."""
+    name = pg.new_name()
+    url = pg.create_database(pg_admin_url, name)
+    try:
+        yield url
+    finally:
+        pg.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def pg_url(pg_session_url: str) -> Iterator[str]:
+    """An empty PostgreSQL schema of this test's own (URL with search_path set to it): ~5 ms.
+
+    Advisory locks are per DATABASE, shared with the other tests' schemas: a test about them (migration
+    lock, leader election) takes `pg_database_url` instead."""
+    with pg.fresh_schema(pg_session_url) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_database_url(pg_admin_url: str) -> Iterator[str]:
+    """An empty PostgreSQL database of this test's own (from template0, ~100 ms), dropped afterwards."""
+    with pg.fresh_database(pg_admin_url) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_conn(pg_url: str) -> Iterator[psycopg.Connection[Any]]:
+    """An autocommit connection to `pg_url` (the mode apply_pg_migrations wants)."""
+    with pg.connect(pg_url) as conn:
+        yield conn

@@ -4,7 +4,7 @@ The twin of bot.db.migrations_runner for the second backend: one PostgreSQL file
 same numbers and names (checked here and by tests/db/test_pg_schema.py), same end state per version.
 PostgreSQL has no `PRAGMA user_version`: the version is max(version) of `schema_version`, written in
 the migration's own transaction. Concurrent starters (two instances against one database) are
-serialised by a transaction-scoped advisory lock; each re-reads the version under it.
+serialised by an advisory lock held while migrating; each re-reads the version under it.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ log = structlog.get_logger(__name__)
 
 PG_MIGRATIONS_DIR = MIGRATIONS_DIR / "postgresql"
 
-# pg_advisory_xact_lock key of "a migration is being applied" (any fixed bigint; this one spells
+# pg_advisory_lock key of "a migration is being applied" (any fixed bigint; this one spells
 # 'statsmig' in ASCII). Advisory locks are per database: two databases on one server do not wait for
 # each other.
 MIGRATION_LOCK_KEY = 0x73746174736D6967
@@ -83,34 +83,47 @@ def apply_pg_migrations(
     latest = migrations[-1].version if migrations else 0
     current = current_version(conn)
     _refuse_newer(current, latest)
-    for mig in migrations:
-        if mig.version <= current or (upto is not None and mig.version > upto):
-            continue
-        script = mig.path.read_text(encoding="utf-8")
-        conn.execute("BEGIN")
-        try:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
-            # Another instance may have applied it between our first read and the lock: re-read.
-            current = current_version(conn)
-            _refuse_newer(current, latest)
-            if current >= mig.version:
-                conn.execute("COMMIT")
+    if not any(_wanted(mig, current, upto) for mig in migrations):
+        return current
+    # Session-level, taken OUTSIDE the migration transactions: a transaction that waited for an
+    # xact-level lock would still resolve table names through catalog caches from before the other
+    # starter's COMMIT (to_regclass('schema_version') stayed NULL: the concurrent test saw 0001 run
+    # twice). Each BEGIN after the lock starts with fresh caches and a fresh snapshot.
+    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+    try:
+        for mig in migrations:
+            if not _wanted(mig, current, upto):
                 continue
-            # No parameters: psycopg sends the whole script as one simple query (several statements,
-            # PL/pgSQL bodies with their own semicolons), inside our transaction.
-            conn.execute(script.encode("utf-8"))
-            conn.execute(
-                "INSERT INTO schema_version(version, name, applied_at) VALUES (%s, %s, %s)",
-                (mig.version, mig.name, time.time()),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(psycopg.Error):
-                conn.execute("ROLLBACK")
-            raise
-        log.info("db_migrated", version=mig.version, name=mig.name, backend="postgresql")
-        current = mig.version
+            conn.execute("BEGIN")
+            try:
+                # Another instance may have applied it before we got the lock: re-read.
+                current = current_version(conn)
+                _refuse_newer(current, latest)
+                if current >= mig.version:
+                    conn.execute("COMMIT")
+                    continue
+                # No parameters: psycopg sends the whole script as one simple query (several
+                # statements, PL/pgSQL bodies with their own semicolons), inside our transaction.
+                conn.execute(mig.path.read_text(encoding="utf-8").encode("utf-8"))
+                conn.execute(
+                    "INSERT INTO schema_version(version, name, applied_at) VALUES (%s, %s, %s)",
+                    (mig.version, mig.name, time.time()),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            log.info("db_migrated", version=mig.version, name=mig.name, backend="postgresql")
+            current = mig.version
+    finally:
+        with contextlib.suppress(psycopg.Error):  # a dead connection released it already
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     return current
+
+
+def _wanted(mig: Migration, current: int, upto: int | None) -> bool:
+    return mig.version > current and (upto is None or mig.version <= upto)
 
 
 def _refuse_newer(current: int, latest: int) -> None:
