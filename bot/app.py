@@ -108,7 +108,7 @@ class App:
         # After a clean shutdown the full check leaves the start-up path (seconds on a large database):
         # `run` does it in the background, `once` when the last one is over a day old (bot/ops/dbcheck.py).
         self.db = await Database.open(
-            self.settings.paths.db_path,
+            self.settings.db_target,
             continuity=continuity(self.settings, accept_data_loss=self.accept_data_loss),
             defer_check=True,
         )

@@ -247,6 +247,23 @@ class RetentionConfig(_Model):
     mirror_remote_deletions: bool = False
 
 
+class DatabaseConfig(_Model):
+    # sqlite:///path (the default: paths.database) or postgresql://user@host[:port]/dbname.
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_engine(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if value.startswith(("postgresql://", "postgres://")):
+            return value
+        if value.startswith("sqlite:///") and len(value) > len("sqlite:///"):
+            return value
+        raise ValueError("must be sqlite:///<path> or postgresql://<user>@<host>/<database>")
+
+
 class BackupConfig(_Model):
     enabled: bool = True
     interval_hours: PositiveFloat = 24.0
@@ -291,6 +308,7 @@ class Settings(BaseSettings):
     retention: RetentionConfig = RetentionConfig()
     backup: BackupConfig = BackupConfig()
     log: LogConfig = LogConfig()
+    database: DatabaseConfig = DatabaseConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -304,6 +322,18 @@ class Settings(BaseSettings):
         # Direct construction never reads the process environment: load_settings merges file + env itself,
         # so tests and the demo can build Settings from plain values without interference.
         return (init_settings,)
+
+    @model_validator(mode="after")
+    def _sqlite_url_is_the_path(self) -> Self:
+        # `[database] url = "sqlite:///x.db"` and `[paths] database = "x.db"` say the same thing: one place.
+        url = self.database.url
+        if url is None or not url.startswith("sqlite:///"):
+            return self
+        path = Path(url.removeprefix("sqlite:///")).expanduser()
+        if self.paths.database is not None and self.paths.database != path:
+            raise ValueError(f"database.url names {path} but paths.database names {self.paths.database}")
+        object.__setattr__(self.paths, "database", path)  # frozen model: set once, while validating
+        return self
 
     @model_validator(mode="after")
     def _unique_server_names(self) -> Self:
@@ -332,6 +362,18 @@ class Settings(BaseSettings):
     @property
     def enabled_servers(self) -> list[ServerConfig]:
         return [s for s in self.servers if s.enabled]
+
+    @property
+    def db_target(self) -> Path | str:
+        """Where the database is: a SQLite file's path, or a PostgreSQL URL (`[database] url`)."""
+        url = self.database.url
+        if url is None or url.startswith("sqlite:///"):
+            return self.paths.db_path  # a sqlite:/// url was folded into paths.database at load
+        return url
+
+    @property
+    def on_postgresql(self) -> bool:
+        return isinstance(self.db_target, str)
 
     @property
     def backup_dir(self) -> Path:

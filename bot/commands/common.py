@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import sqlite3
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 from bot.cli import default_config_path
 from bot.config import Settings, load_settings
 from bot.db.connection import Database
+from bot.db.tx import DRIVER_ERRORS
 from bot.errors import DatabaseError
 from bot.log import configure_logging
 
@@ -64,7 +64,7 @@ def run_async(body: Callable[[], Coroutine[Any, Any, int]]) -> int:
         if "already running" in str(exc):
             err("statsbot: stop the daemon first (this command writes to the database)")
         return EXIT_FAILURE
-    except sqlite3.Error as exc:
+    except DRIVER_ERRORS as exc:
         # Unexpected (a constraint a hand edit broke, a damaged page): one line, not a traceback.
         err(
             f"statsbot: database error: {type(exc).__name__}: {exc} — run `statsbot db check`; "
@@ -78,6 +78,8 @@ async def open_db(settings: Settings, *, write: bool, accept_data_loss: bool = F
     # refuse a database that forgot what it held (bot/db/continuity.py).
     from bot.factory import continuity
 
+    if settings.on_postgresql:  # no file to find; several processes may write (bot/db/pg_database.py)
+        return await Database.open(settings.db_target, lock=write)
     path = settings.paths.db_path
     if not write and not await asyncio.to_thread(path.exists):
         # Never create an empty database just to read it: a wrong --config or working directory, or a

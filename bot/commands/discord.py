@@ -51,7 +51,7 @@ async def _sync(settings: Settings, *, force: bool) -> int:
 
     assert settings.discord.token is not None
     # No instance lock: the daemon may be running; this only writes the command hash.
-    db = await Database.open(settings.paths.db_path, lock=False)
+    db = await Database.open(settings.db_target, lock=False)
     try:
         bot = StatsBot(settings, db, sync_on_start=False)
         try:

@@ -24,7 +24,10 @@ def register(subparsers: Any) -> None:
 
 
 async def _open(args: argparse.Namespace) -> Database:
-    path = load(args).paths.db_path
+    settings = load(args)
+    if settings.on_postgresql:
+        return await Database.open(settings.db_target, lock=False)
+    path = settings.paths.db_path
     if not path.exists():
         raise DatabaseError(f"no database at {path} (check --config and the working directory)")
     # No instance lock: one short transaction beside the running daemon (WAL, busy_timeout) is safe,

@@ -24,6 +24,7 @@ import structlog
 
 from bot.db import continuity as cont
 from bot.db import loss_check
+from bot.db.dialect import is_postgresql_url
 from bot.db.health import (
     acquire_lock,
     check_or_move_aside,
@@ -33,7 +34,18 @@ from bot.db.health import (
 )
 from bot.db.migrations_runner import apply_migrations
 from bot.db.reads import ReadConnection
-from bot.db.tx import ExecResult, Params, Reader, SyncTx, as_async
+from bot.db.tx import (
+    DRIVER_ERRORS,
+    ExecResult,
+    Params,
+    Reader,
+    SyncTx,
+    as_async,
+    execute_on,
+    executemany_on,
+    fetchall_on,
+    fetchone_on,
+)
 from bot.errors import DatabaseError
 
 log = structlog.get_logger(__name__)
@@ -79,16 +91,16 @@ class Tx:
         return await self._db._run(fn, self._stx, *args, **kwargs)
 
     async def execute(self, sql: str, params: Params = ()) -> ExecResult:
-        return await self.call(SyncTx.execute, sql, params)
+        return await self.call(execute_on, sql, params)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
-        return await self.call(SyncTx.executemany, sql, list(rows))
+        return await self.call(executemany_on, sql, list(rows))
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await self.call(SyncTx.fetchall, sql, params)
+        return await self.call(fetchall_on, sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await self.call(SyncTx.fetchone, sql, params)
+        return await self.call(fetchone_on, sql, params)
 
 
 class Database:
@@ -126,6 +138,11 @@ class Database:
         self._reads: ReadConnection | None = None
 
     @property
+    def engine(self) -> str:
+        """ "sqlite" or "postgresql" (bot/db/pg_database.py)."""
+        return "sqlite"
+
+    @property
     def reads(self) -> ReadConnection:
         """The read-only connection (own thread, WAL snapshot) for chat and web reads: never waits for
         this connection's transactions, and never holds them up."""
@@ -136,7 +153,7 @@ class Database:
     @classmethod
     async def open(
         cls,
-        path: Path,
+        path: Path | str,
         *,
         lock: bool = True,
         continuity: cont.Continuity | None = None,
@@ -154,7 +171,12 @@ class Database:
         here unless `defer_check` and the previous run shut down cleanly (its marker, taken here so that
         a crash from now on leaves none) within CHECK_MAX_AGE_SECONDS of a passed check; then
         `check_deferred` is True and the caller owes the check (the daemon runs it in the background).
+        A `postgresql://` URL opens the PostgreSQL backend instead (bot/db/pg_database.py): same API.
         """
+        if is_postgresql_url(path):
+            from bot.db.pg_database import PgDatabase
+
+            return await PgDatabase.open_url(str(path), continuity=continuity)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         lock_fd = acquire_lock(path) if lock else None
@@ -280,14 +302,14 @@ class Database:
 
     async def execute(self, sql: str, params: Params = ()) -> ExecResult:
         """One write statement in its own short transaction (e.g. marking an outbox row sent)."""
-        return await self.run_transaction(SyncTx.execute, sql, params)
+        return await self.run_transaction(execute_on, sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         """Read rows; never sees another task's uncommitted rows."""
-        return await self.call(SyncTx.fetchall, sql, params)
+        return await self.call(fetchall_on, sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await self.call(SyncTx.fetchone, sql, params)
+        return await self.call(fetchone_on, sql, params)
 
     async def integrity_check(self) -> list[str]:
         """`PRAGMA integrity_check` messages; `["ok"]` for a healthy database."""
@@ -358,21 +380,21 @@ def _connect(path: Path, holds_lock: bool, check: bool) -> sqlite3.Connection:
 
 
 def _begin(stx: SyncTx) -> None:
-    stx.execute("BEGIN IMMEDIATE")
+    stx.begin()
 
 
 def _commit(stx: SyncTx) -> None:
     try:
-        stx.execute("COMMIT")
+        stx.commit()
     except BaseException:
         _rollback(stx)
         raise
 
 
 def _rollback(stx: SyncTx) -> None:
-    # After some errors SQLite has already rolled back itself and ROLLBACK raises: gone either way.
-    with contextlib.suppress(sqlite3.Error):
-        stx.execute("ROLLBACK")
+    # After some errors the engine has already rolled back itself and ROLLBACK raises: gone either way.
+    with contextlib.suppress(*DRIVER_ERRORS):
+        stx.rollback()
 
 
 def _in_transaction(stx: SyncTx, body: Callable[[], T]) -> T:

@@ -25,7 +25,9 @@ class DriftCount:
 async def store(tx: Tx, counts: Sequence[DriftCount]) -> None:
     """Replace the rows of the kinds a check evaluated (zeros included); kinds it could not tell are kept."""
     await tx.executemany(
-        f"INSERT OR REPLACE INTO drift_counts({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO drift_counts({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (server, kind) DO UPDATE SET files = excluded.files, "
+        "first_date = excluded.first_date, last_date = excluded.last_date, checked_at = excluded.checked_at",
         [(c.server, c.kind, c.files, c.first_date, c.last_date, c.checked_at) for c in counts],
     )
 

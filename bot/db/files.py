@@ -155,8 +155,8 @@ def record_seen_sync(stx: SyncTx, server: str, entries: Sequence[tuple[str, int,
     if not fresh:
         return 0
     stx.executemany(
-        "INSERT OR IGNORE INTO processed_files(server, filename, size, mtime, state, first_seen_at, "
-        "updated_at) VALUES (?, ?, ?, ?, 'seen', ?, ?)",
+        "INSERT INTO processed_files(server, filename, size, mtime, state, first_seen_at, "
+        "updated_at) VALUES (?, ?, ?, ?, 'seen', ?, ?) ON CONFLICT DO NOTHING",
         [(server, name, size, mtime, now, now) for name, size, mtime in fresh.values()],
     )
     stx.executemany(

@@ -107,12 +107,12 @@ def enqueue_encoded_sync(
             corrects = int(latest[2])
             # Unique per correction: the same wording may come back later (paired → orphan → paired).
             dedupe_key = f"{dedupe_key}:after:{int(latest[0])}"
-    result = stx.execute(
-        "INSERT OR IGNORE INTO outbox(kind, channel, dedupe_key, payload, nonce, created_at, "
-        "next_attempt_at, subject, corrects) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    inserted = stx.fetchone(
+        "INSERT INTO outbox(kind, channel, dedupe_key, payload, nonce, created_at, next_attempt_at, "
+        "subject, corrects) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
         (kind, channel, dedupe_key, payload, new_nonce(), now, now, subject, corrects),
     )
-    return result.lastrowid if result.rowcount == 1 else None
+    return int(inserted[0]) if inserted is not None else None
 
 
 enqueue = as_async(enqueue_sync)

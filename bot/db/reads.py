@@ -16,7 +16,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 
-from bot.db.tx import Params, SyncTx
+from bot.db.tx import Params, SyncTx, fetchall_on, fetchone_on
 from bot.errors import DatabaseError
 
 P = ParamSpec("P")
@@ -49,10 +49,10 @@ class ReadConnection:
         return result
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await self.call(SyncTx.fetchall, sql, params)
+        return await self.call(fetchall_on, sql, params)
 
     async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await self.call(SyncTx.fetchone, sql, params)
+        return await self.call(fetchone_on, sql, params)
 
     async def close(self) -> None:
         if self._aconn is not None:

@@ -89,7 +89,7 @@ def insert_round_sync(
 ) -> int:
     """Insert a round (raw bytes given zlib-compressed: `compress_raw`) with its players; returns its id."""
     v = values
-    result = stx.execute(
+    round_id = stx.insert_id(
         _INSERT_ROUND,
         (
             server, v.filename, sha256, v.map, v.round_number, v.played_at, *v.header, duration_s,
@@ -97,9 +97,8 @@ def insert_round_sync(
             PARSER_VERSION,
         ),
     )  # fmt: skip
-    assert result.lastrowid is not None
-    insert_player_rows_sync(stx, result.lastrowid, players)
-    return result.lastrowid
+    insert_player_rows_sync(stx, round_id, players)
+    return round_id
 
 
 def update_round_sync(
@@ -246,14 +245,12 @@ def insert_match_sync(
     now: float,
 ) -> int:
     """Record an R1+R2 pair and its outcome; returns the match id."""
-    result = stx.execute(
+    return stx.insert_id(
         "INSERT INTO matches(server, map, r1_round_id, r2_round_id, outcome, winner_team, r1_time_s, "
         "r2_time_s, session_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (server, map_name, r1_round_id, r2_round_id, outcome, winner_team, r1_time_s, r2_time_s,
          session_id, now),
     )  # fmt: skip
-    assert result.lastrowid is not None
-    return result.lastrowid
 
 
 def delete_match_of_sync(stx: SyncTx, round_id: int) -> None:

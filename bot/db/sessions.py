@@ -75,13 +75,11 @@ def attach_round_sync(stx: SyncTx, server: str, played_at: str, *, gap_seconds: 
     low = played_at_text(at - gap)
     found = sorted((s for s in map(_session, rows) if s.ended_at >= low), key=lambda s: s.id)
     if not found:
-        result = stx.execute(
+        return stx.insert_id(
             "INSERT INTO sessions(server, started_at, ended_at, round_count, last_import_at, closed) "
             "VALUES (?, ?, ?, 1, ?, 0)",
             (server, played_at, played_at, now),
         )
-        assert result.lastrowid is not None
-        return result.lastrowid
     keep, merged = found[0], found[1:]
     started = min([played_at, *(s.started_at for s in found)])
     ended = max([played_at, *(s.ended_at for s in found)])

@@ -40,7 +40,7 @@ async def record_poll_success(
         "last_listing_count, last_poll_seconds) VALUES (?, ?, ?, NULL, 0, ?, ?) "
         "ON CONFLICT(server) DO UPDATE SET last_poll_at = excluded.last_poll_at, "
         "last_success_at = excluded.last_success_at, last_error = NULL, consecutive_failures = 0, "
-        "last_listing_count = coalesce(excluded.last_listing_count, last_listing_count), "
+        "last_listing_count = coalesce(excluded.last_listing_count, server_status.last_listing_count), "
         "last_poll_seconds = excluded.last_poll_seconds",
         (server, now, now, listing_count, seconds),
     )
@@ -52,7 +52,7 @@ async def record_poll_failure(tx: Tx, server: str, *, now: float, error: str, se
         "INSERT INTO server_status(server, last_poll_at, last_error, consecutive_failures, "
         "last_poll_seconds) VALUES (?, ?, ?, 1, ?) "
         "ON CONFLICT(server) DO UPDATE SET last_poll_at = excluded.last_poll_at, "
-        "last_error = excluded.last_error, consecutive_failures = consecutive_failures + 1, "
+        "last_error = excluded.last_error, consecutive_failures = server_status.consecutive_failures + 1, "
         "last_poll_seconds = excluded.last_poll_seconds",
         (server, now, error, seconds),
     )

@@ -15,6 +15,19 @@ T = TypeVar("T")
 Params = Sequence[Any] | Mapping[str, Any]
 
 
+class EngineError(Exception):
+    """A PostgreSQL error, raised in place of psycopg's own so that callers need not import psycopg
+    (sqlite3's errors are raised as they are). `sqlstate` is PostgreSQL's error code."""
+
+    def __init__(self, message: str, sqlstate: str | None = None) -> None:
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+# What a statement of either engine raises when the database refuses it.
+DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, EngineError)
+
+
 @dataclass(frozen=True, slots=True)
 class ExecResult:
     """What a write statement did."""
@@ -56,6 +69,24 @@ class SyncTx:
         rows = self.fetchall(sql, params)
         return rows[0] if rows else None
 
+    def insert_id(self, sql: str, params: Params = ()) -> int:
+        """Run an INSERT of one row and return the new row's `id` (portable: RETURNING, not lastrowid)."""
+        row = self.fetchone(f"{sql} RETURNING id", params)
+        if row is None:
+            raise sqlite3.IntegrityError(f"insert returned no id: {sql[:60]}")
+        return int(row[0])
+
+    # Transaction control, overridden by the PostgreSQL runner (bot/db/pg_engine.py).
+    def begin(self) -> None:
+        """Start a writing transaction that excludes every other writer (SQLite: the write lock)."""
+        self.execute("BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.execute("ROLLBACK")
+
 
 class Reader(Protocol):
     """What read helpers need: a Database outside a transaction, or a Tx inside one."""
@@ -79,3 +110,21 @@ def as_async(
         return await db.call(fn, *args, **kwargs)
 
     return twin
+
+
+# The statements as plain functions of a SyncTx, for `call(...)`: they dispatch on the SyncTx's class
+# (the PostgreSQL one rewrites the SQL), which `SyncTx.execute` passed as a function would not.
+def execute_on(stx: SyncTx, sql: str, params: Params = ()) -> ExecResult:
+    return stx.execute(sql, params)
+
+
+def executemany_on(stx: SyncTx, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+    return stx.executemany(sql, rows)
+
+
+def fetchall_on(stx: SyncTx, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+    return stx.fetchall(sql, params)
+
+
+def fetchone_on(stx: SyncTx, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    return stx.fetchone(sql, params)

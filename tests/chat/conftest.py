@@ -16,12 +16,9 @@ from tests.helpers.interactions import guild_create
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "statsbot.db")
-    try:
-        yield database
-    finally:
-        await database.close()
+def db(store_db: Database) -> Database:
+    """A migrated database, SQLite then PostgreSQL (tests/helpers/engines.py)."""
+    return store_db
 
 
 @pytest.fixture

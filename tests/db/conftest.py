@@ -1,4 +1,7 @@
-"""Fixtures for the store tests: a real SQLite file made by the real migrations."""
+"""Fixtures for the store tests: a real database made by the real migrations, on BOTH engines.
+
+`db` runs every test that takes it once on a SQLite file and once on PostgreSQL (tests/helpers/engines.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,13 @@ from bot.db.connection import Database
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
+def db(store_db: Database) -> Database:
+    return store_db
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A SQLite database only: for what is about the file itself (backups, WAL, PRAGMAs)."""
     database = await Database.open(tmp_path / "data" / "statsbot.db")
     try:
         yield database

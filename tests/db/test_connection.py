@@ -16,7 +16,9 @@ import pytest
 
 from bot.db.connection import Database
 from bot.db.migrations_runner import apply_migrations, discover, split_statements
+from bot.db.tx import DRIVER_ERRORS
 from bot.errors import DatabaseError
+from tests.helpers import pg
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -220,7 +222,7 @@ async def test_sql_error_rolls_back_earlier_statements(db: Database) -> None:
             await tx.execute("INSERT INTO alerts VALUES ('a', 'w', 'm', 1, NULL)")
             await tx.execute("INSERT INTO alerts VALUES ('a', 'w', 'm', 1, NULL)")
 
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(DRIVER_ERRORS, match=r"(?i)unique|duplicate key"):
         await twice()
     assert await db.fetchall("SELECT * FROM alerts") == []
 
@@ -270,13 +272,30 @@ async def test_statement_counter(db: Database) -> None:
     assert db.statements - before == 4  # select + BEGIN + one executemany + COMMIT
 
 
-async def test_backup_is_a_consistent_copy(db: Database, tmp_path: Path) -> None:
-    await db.execute("INSERT INTO alerts VALUES ('a', 'w', 'm', 1, NULL)")
+async def test_backup_is_a_consistent_copy(sqlite_db: Database, tmp_path: Path) -> None:
+    await sqlite_db.execute("INSERT INTO alerts VALUES ('a', 'w', 'm', 1, NULL)")
     dest = tmp_path / "backups" / "copy.db"
-    await db.backup(dest)
+    await sqlite_db.backup(dest)
     assert _sqlite(dest, "SELECT key FROM alerts") == [("a",)]
     assert _sqlite(dest, "PRAGMA integrity_check") == [("ok",)]
     assert not dest.with_name("copy.db.part").exists()
+
+
+async def test_postgresql_backup_is_a_pg_dump_that_restores(
+    pg_admin_url: str, pg_database_url: str, tmp_path: Path
+) -> None:
+    async with await Database.open(pg_database_url) as db:
+        await db.execute("INSERT INTO alerts VALUES ('a', 'w', 'm', 1, NULL)")
+        dest = tmp_path / "backups" / "statsbot.pgdump"
+        await db.backup(dest)
+    assert not dest.with_name("statsbot.pgdump.part").exists()
+    with pg.fresh_database(pg_admin_url) as restored:
+        subprocess.run(["pg_restore", "--dbname", restored, str(dest)], check=True, capture_output=True)
+        async with await Database.open(restored) as copy:
+            assert [tuple(r) for r in await copy.fetchall("SELECT key FROM alerts")] == [("a",)]
+            assert (await copy.fetchone("SELECT max(version) FROM schema_version"))[0] == discover()[
+                -1
+            ].version  # type: ignore[index]
 
 
 async def test_closed_database_refuses_work(tmp_path: Path) -> None:

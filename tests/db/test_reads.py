@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
 import time
 from pathlib import Path
 
@@ -12,13 +11,14 @@ import pytest
 
 from bot.config import Settings
 from bot.db.connection import Database
+from bot.db.tx import DRIVER_ERRORS
 from bot.factory import import_settings
 from bot.ingest.importer import import_file
 
 # A read that keeps SQLite busy for a while (a recursive count, no table needed).
 SLOW_READ = (
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) "
-    "SELECT count(*) FROM c, (SELECT count(*) FROM rounds)"
+    "SELECT count(*) FROM c, (SELECT count(*) FROM rounds) AS r"
 )
 FILE = "2025-10-02-211808-etl_adlernest-round-1.txt"
 
@@ -57,5 +57,5 @@ async def test_a_chat_read_does_not_wait_for_an_open_transaction(db: Database) -
 
 
 async def test_the_read_connection_refuses_writes(db: Database) -> None:
-    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+    with pytest.raises(DRIVER_ERRORS, match=r"readonly|read-only|query_only"):
         await db.reads.fetchall("INSERT INTO chat_state(key, value, updated_at) VALUES ('k', 'v', 0)")

@@ -6,7 +6,6 @@ import hashlib
 import itertools
 import random
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import pytest
 
 from bot.db import files, rounds, sessions, status
 from bot.db.connection import Database
+from bot.db.tx import DRIVER_ERRORS
 from bot.ingest.importer import (
     FileToImport,
     ImportSettings,
@@ -26,6 +26,7 @@ from bot.ingest.source import RemoteEntry
 from bot.stats.differential import round2_only
 from bot.stats.pairing import pair_rounds, round_ref
 from bot.stats.parser import parse_round
+from tests.helpers.engines import add_failing_trigger, drop_trigger
 from tests.helpers.store import count, import_bytes, import_path, players_by_name, stats_files
 
 ERD_R1 = "2025-10-02-232339-erdenberg_t2-round-1.txt"
@@ -45,12 +46,9 @@ ERDENBERG_R2_ONLY = {
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "statsbot.db")
-    try:
-        yield database
-    finally:
-        await database.close()
+def db(store_db: Database) -> Database:
+    """A migrated database, SQLite then PostgreSQL (tests/helpers/engines.py)."""
+    return store_db
 
 
 async def _pairs(db: Database) -> dict[str, str]:
@@ -303,15 +301,12 @@ async def test_companions_are_ignored(db: Database, samples_dir: Path) -> None:
 
 
 async def test_failure_mid_import_leaves_nothing(db: Database, samples_dir: Path) -> None:
-    await db.execute(
-        "CREATE TEMP TRIGGER boom BEFORE INSERT ON file_events WHEN NEW.event = 'imported' "
-        "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-    )
-    with pytest.raises(sqlite3.IntegrityError, match="injected failure"):
+    await add_failing_trigger(db, "boom", "file_events", "injected failure", when="NEW.event = 'imported'")
+    with pytest.raises(DRIVER_ERRORS, match="injected failure"):
         await import_path(db, samples_dir / ERD_R1, now=1.0)
     for table in ("rounds", "player_stats", "weapon_stats", "processed_files", "outbox", "sessions"):
         assert await count(db, table) == 0, table
-    await db.execute("DROP TRIGGER boom")
+    await drop_trigger(db, "boom", "file_events")
     assert (await import_path(db, samples_dir / ERD_R1, now=2.0)).state == "imported"
 
 
@@ -320,10 +315,8 @@ async def test_failed_rederivation_leaves_the_pending_round2_untouched(
 ) -> None:
     await import_path(db, samples_dir / ERD_R2, now=1.0)
     before = await _snapshot(db)
-    await db.execute(
-        "CREATE TEMP TRIGGER boom BEFORE INSERT ON matches BEGIN SELECT RAISE(ABORT, 'injected'); END"
-    )
-    with pytest.raises(sqlite3.IntegrityError, match="injected"):
+    await add_failing_trigger(db, "boom", "matches", "injected")
+    with pytest.raises(DRIVER_ERRORS, match="injected"):
         await import_path(db, samples_dir / ERD_R1, now=2.0)
     assert await _snapshot(db) == before
     assert await files.get_row(db, "main", ERD_R1) is None
@@ -417,12 +410,9 @@ async def test_batch_import_equals_one_by_one(tmp_path: Path, samples_dir: Path)
 
 
 async def test_batch_is_all_or_nothing(db: Database, samples_dir: Path) -> None:
-    await db.execute(
-        "CREATE TEMP TRIGGER boom BEFORE INSERT ON rounds WHEN NEW.filename = ? "
-        "BEGIN SELECT RAISE(ABORT, 'injected'); END".replace("?", f"'{ERD_R2}'")
-    )
+    await add_failing_trigger(db, "boom", "rounds", "injected", when=f"NEW.filename = '{ERD_R2}'")
     items = [_item(samples_dir / ERD_R1), _item(samples_dir / LATER_R1), _item(samples_dir / ERD_R2)]
-    with pytest.raises(sqlite3.IntegrityError, match="injected"):
+    with pytest.raises(DRIVER_ERRORS, match="injected"):
         await import_batch(db, items, settings=ImportSettings(), now=1.0)
     for table in ("rounds", "processed_files", "outbox", "file_events", "sessions"):
         assert await count(db, table) == 0, table

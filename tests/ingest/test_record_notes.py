@@ -16,6 +16,7 @@ import pytest
 from bot.db.connection import Database
 from bot.db.round_notes import MIN_HISTORY
 from bot.stats.times import format_mss
+from tests.helpers.engines import NewStore
 from tests.helpers.store import import_path, stats_files
 
 LAST_SUPPLY_R1 = "2025-11-01-212527-supply-round-1.txt"
@@ -23,8 +24,8 @@ LAST_SUPPLY_R2 = "2025-11-01-213712-supply-round-2.txt"  # slomix completed supp
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "statsbot.db")
+async def db(new_store: NewStore) -> AsyncIterator[Database]:
+    database = await Database.open(new_store())
     try:
         yield database
     finally:

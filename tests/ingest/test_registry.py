@@ -14,6 +14,7 @@ from bot.db.connection import Database
 from bot.ingest.importer import ImportSettings, import_file
 from bot.ingest.registry import MemoryCache, Registry
 from bot.ingest.source import RemoteEntry
+from tests.helpers.engines import NewStore
 
 SERVER = "main"
 NOW = 1_800_000_000.0
@@ -34,8 +35,8 @@ def names(n: int, start: int = 0) -> list[str]:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "data" / "statsbot.db")
+async def db(new_store: NewStore) -> AsyncIterator[Database]:
+    database = await Database.open(new_store("statsbot.db"))
     try:
         yield database
     finally:

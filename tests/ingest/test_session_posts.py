@@ -13,6 +13,7 @@ from bot.db import outbox
 from bot.db.connection import Database
 from bot.ingest.session_posts import close_idle_sessions, session_summary_sync
 from bot.ops.reprocess import Target, reprocess_one
+from tests.helpers.engines import NewStore
 from tests.helpers.store import import_path
 
 # 2025-10-14, 21:22 → 22:19: one session of three maps (see tests/db/test_session_teams_real.py).
@@ -28,8 +29,8 @@ WINNERS = {"SmetarskiLoto", "vid", "squAze:)", "endekk"}
 
 
 @pytest.fixture
-async def db(tmp_path: Path, samples_dir: Path) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "statsbot.db")
+async def db(new_store: NewStore, samples_dir: Path) -> AsyncIterator[Database]:
+    database = await Database.open(new_store())
     try:
         for name in EVENING:
             await import_path(database, samples_dir / name, now=1000.0)

@@ -1,0 +1,86 @@
+"""The few differences between the SQL statsbot writes (SQLite's) and what PostgreSQL accepts.
+
+The SQL in bot/db is written once, in the portable subset both engines share (`ON CONFLICT`,
+`RETURNING`, `CAST(value AS INTEGER)`). What remains is rewritten here, for PostgreSQL only, once per
+distinct statement text (cached):
+
+- placeholders: `?` becomes `%s`, `:name` becomes `%(name)s`, and a literal `%` becomes `%%`
+  (psycopg reads `%` as the start of a placeholder anywhere in a statement that has parameters);
+- `json_each(?)` (how a Python list is passed as ONE parameter) becomes
+  `json_array_elements_text(CAST(%s AS json))`: the same single column, called `value`, as text;
+- `LIKE` becomes `ILIKE` (SQLite's LIKE ignores ASCII case; PostgreSQL's does not);
+- `a IS b` / `a IS NOT b` with b not NULL become `IS [NOT] DISTINCT FROM` (PostgreSQL's IS takes
+  only NULL, TRUE and FALSE);
+- `CAST(… AS REAL)` becomes `AS DOUBLE PRECISION` (PostgreSQL's REAL is a 4-byte float);
+- SQLite's planner hint `INDEXED BY name` is dropped.
+
+Functions SQLite has and PostgreSQL lacks (`instr`, two-argument `max`/`min`, `round` of a double)
+are created in the PostgreSQL database itself (bot/db/postgresql_compat.sql), so the text stays as
+written. String literals and quoted identifiers are copied untouched but for `%` doubling.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+# Tokens outside literals the rewriter cares about; everything else is copied as is.
+_TOKEN = re.compile(
+    r"""
+      (?P<string>'(?:[^']|'')*')                 # 'text' ('' is a quote inside)
+    | (?P<ident>"(?:[^"]|"")*")                  # "identifier"
+    | (?P<comment>--[^\n]*)                      # -- comment
+    | (?P<cast>::)                               # PostgreSQL cast: not a named parameter
+    | (?P<named>(?<![\w:]):[A-Za-z_]\w*)         # :name
+    | (?P<qmark>\?)                              # ?
+    | (?P<percent>%)                             # a literal percent sign
+    | (?P<json_each>\bjson_each\s*\(\s*\?\s*\))  # json_each(?)
+    | (?P<like>\bLIKE\b)                         # LIKE (case-insensitive in SQLite)
+    | (?P<is_not>\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b))  # a IS NOT b (b not NULL)
+    | (?P<is_>\bIS\s+(?!NOT\b|NULL\b|TRUE\b|FALSE\b|DISTINCT\b))      # a IS b
+    | (?P<real>\bAS\s+REAL\b)                    # CAST(x AS REAL)
+    | (?P<indexed>\s+INDEXED\s+BY\s+\w+)          # SQLite's planner hint
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+
+
+def is_postgresql_url(target: object) -> bool:
+    """Whether a database location is a PostgreSQL URL (else it is a SQLite file's path)."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+
+
+@functools.lru_cache(maxsize=4096)
+def to_postgresql(sql: str) -> str:
+    """`sql` as PostgreSQL (psycopg, `%s` parameters) accepts it, with the same meaning."""
+    out: list[str] = []
+    pos = 0
+    for match in _TOKEN.finditer(sql):
+        out.append(sql[pos : match.start()])
+        pos = match.end()
+        kind = match.lastgroup
+        text = match.group()
+        if kind in ("string", "ident", "comment"):
+            out.append(text.replace("%", "%%"))
+        elif kind == "named":
+            out.append(f"%({text[1:]})s")
+        elif kind == "qmark":
+            out.append("%s")
+        elif kind == "percent":
+            out.append("%%")
+        elif kind == "json_each":
+            out.append("json_array_elements_text(CAST(%s AS json))")
+        elif kind == "is_not":
+            out.append("IS DISTINCT FROM ")
+        elif kind == "is_":
+            out.append("IS NOT DISTINCT FROM ")
+        elif kind == "like":
+            out.append("ILIKE")
+        elif kind == "indexed":
+            pass  # PostgreSQL's planner picks indexes by itself
+        elif kind == "real":
+            out.append("AS DOUBLE PRECISION")
+        else:  # cast: unchanged
+            out.append(text)
+    out.append(sql[pos:])
+    return "".join(out)

@@ -1,0 +1,196 @@
+"""`Database` on PostgreSQL: the same API as the SQLite one (transactions, calls, reads, close).
+
+One psycopg connection on one worker thread for the writer (whole transactions submitted as one call,
+as on SQLite), and a second read-only connection on its own thread for chat and web reads. There is
+no instance lock file: several processes (two daemons for high availability, operators' commands) may
+open the same database; writers serialise on PostgreSQL itself (bot/db/pg_engine.py WRITER_LOCK_KEY)
+and only the leader polls, imports and posts (bot/db/leadership.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+
+import structlog
+
+from bot.db import continuity as cont
+from bot.db import pg_engine
+from bot.db.connection import Database
+from bot.db.tx import Params, SyncTx, fetchall_on, fetchone_on
+from bot.errors import DatabaseError
+
+log = structlog.get_logger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for logs and messages."""
+    head, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    return f"{head}{sep}{creds.split(':', 1)[0]}:***@{host}"
+
+
+class _Thread:
+    """One worker thread that owns one psycopg connection (psycopg connections are not shared)."""
+
+    def __init__(self, name: str) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+
+    async def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    def stop(self) -> None:
+        self._executor.shutdown(wait=True)
+
+
+class PgReadConnection:
+    """Reads for chat and web: own read-only connection, own thread; never waits for the writer."""
+
+    def __init__(self, url: str, conn: Any, thread: _Thread) -> None:
+        self.path = redacted(url)
+        self._conn: Any = conn
+        self._thread = thread
+        self._stx = pg_engine.PgSyncTx(self, conn)
+        self.statements = 0
+
+    @classmethod
+    async def open(cls, url: str, name: str) -> PgReadConnection:
+        thread = _Thread("pg-read")
+        try:
+            conn = await thread.submit(pg_engine.connect, url, application_name=name, read_only=True)
+        except BaseException:
+            thread.stop()
+            raise
+        return cls(url, conn, thread)
+
+    async def call(self, fn: Callable[Concatenate[SyncTx, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._conn is None:
+            raise DatabaseError(f"read connection to {self.path} is closed")
+        return await self._thread.submit(fn, self._stx, *args, **kwargs)
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
+        return await self.call(fetchall_on, sql, params)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Any:
+        return await self.call(fetchone_on, sql, params)
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(Exception):
+                await self._thread.submit(conn.close)
+            await asyncio.to_thread(self._thread.stop)
+
+
+class PgDatabase(Database):
+    """The writer's connection to a PostgreSQL database (see the module doc)."""
+
+    def __init__(self, url: str, conn: Any, thread: _Thread, *, application_name: str) -> None:
+        # Database.__init__ wires an aiosqlite connection; the attributes its methods use are set here.
+        self.url = url
+        self.path = Path(redacted(url))  # messages only: there is no file
+        self.application_name = application_name
+        self._aconn = None
+        self._conn = cast(Any, conn)
+        self._thread = thread
+        self._submit = thread.submit
+        self._stx = pg_engine.PgSyncTx(self, conn)
+        self._lock_fd = None
+        self._lock = asyncio.Lock()
+        self._owner = None
+        self.statements = 0
+        self._keeps_record = False
+        self._record_dirty = False
+        self._record_task = None
+        self.checked_at = None
+        self.check_deferred = False
+        self.damaged = False
+        self._reads = None
+
+    @property
+    def engine(self) -> str:
+        return "postgresql"
+
+    @classmethod
+    async def open_url(
+        cls,
+        url: str,
+        *,
+        continuity: cont.Continuity | None = None,
+        application_name: str = "statsbot",
+    ) -> PgDatabase:
+        """Connect, create the compat functions and apply the PostgreSQL migrations (one transaction
+        each; a schema newer than this code is refused), then open the read connection."""
+        from bot.db.pg_migrations import apply_pg_migrations
+
+        thread = _Thread("pg-write")
+        try:
+            conn = await thread.submit(pg_engine.connect, url, application_name=application_name)
+        except BaseException:
+            thread.stop()
+            raise
+        db = cls(url, conn, thread, application_name=application_name)
+        try:
+            await thread.submit(pg_engine.apply_compat, conn)
+            version = await thread.submit(apply_pg_migrations, conn)
+            db._reads = cast(Any, await PgReadConnection.open(url, f"{application_name}-reads"))
+        except BaseException:
+            await db.close()
+            raise
+        del continuity  # the file record guards a SQLite file; PostgreSQL keeps its own (docs/OPERATIONS.md)
+        log.info("db_opened", engine="postgresql", url=redacted(url), schema_version=version)
+        return db
+
+    async def loss_refusal(self, continuity: cont.Continuity) -> str | None:
+        return None
+
+    async def write_record(self) -> bool:
+        return True
+
+    async def integrity_check(self) -> list[str]:
+        """PostgreSQL checks its own pages (and data checksums where enabled); a round trip proves the
+        server answers. The orphan and count checks of `db check` run on both engines."""
+        await self.fetchone("SELECT 1")
+        return ["ok"]
+
+    async def backup(self, dest: Path) -> None:
+        """pg_dump (custom format) into `dest`; restore with pg_restore (docs/OPERATIONS.md)."""
+        dump = shutil.which("pg_dump")
+        if dump is None:
+            raise DatabaseError("pg_dump is not installed: install postgresql-client to back up PostgreSQL")
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(dest.name + ".part")
+        proc = await asyncio.create_subprocess_exec(
+            dump, "--format=custom", f"--file={part}", "--dbname", self.url,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await proc.communicate()
+        if proc.returncode != 0:
+            part.unlink(missing_ok=True)
+            raise DatabaseError(f"pg_dump failed ({proc.returncode}): {err.decode(errors='replace').strip()}")
+        part.replace(dest)
+        log.info("db_backup_written", path=str(dest), engine="postgresql")
+
+    async def close(self) -> None:
+        if self._reads is not None:
+            reads, self._reads = self._reads, None
+            await reads.close()
+        if self._conn is not None:
+            async with self._lock:
+                conn, self._conn = self._conn, None
+                with contextlib.suppress(Exception):
+                    await self._thread.submit(conn.close)
+            await asyncio.to_thread(self._thread.stop)

@@ -1,0 +1,167 @@
+"""PostgreSQL at the driver level: connections, statements, rows, errors (psycopg 3, synchronous).
+
+psycopg's synchronous connection is used the way sqlite3's is: on ONE worker thread per connection,
+whole transactions submitted as one call (bot/db/connection.py), in autocommit mode with explicit
+BEGIN/COMMIT. What the rest of bot/db sees is the same `SyncTx` API with the same rows:
+
+- statements are written in SQLite's dialect and rewritten once each (bot/db/dialect.py);
+- rows answer `row[0]` and `row["name"]` (case-insensitively), like sqlite3.Row;
+- integer sums come back as int (PostgreSQL's SUM of BIGINT is NUMERIC, which psycopg would hand
+  over as Decimal), Python bools go in as 0/1 (flags are integers in both schemas);
+- psycopg's errors are re-raised as EngineError, so no caller needs to import psycopg.
+
+A writing transaction takes `pg_advisory_xact_lock(WRITER_LOCK_KEY)` right after BEGIN: writers of
+every process then run one at a time, exactly as SQLite's BEGIN IMMEDIATE makes them, and every
+argument made for exactly-once on SQLite (read the state, decide, write, commit) holds unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from bot.db.dialect import to_postgresql
+from bot.db.tx import EngineError, ExecResult, Params, StatementCounter, SyncTx
+
+if TYPE_CHECKING:
+    import psycopg
+
+# pg_advisory_xact_lock keys (bigint). Fixed, documented numbers: an operator can see them in pg_locks.
+WRITER_LOCK_KEY = 0x57A7_5B07_0001  # every writing transaction
+SCHEMA_LOCK_KEY = 0x57A7_5B07_0002  # compat functions at connect (migrations have their own)
+
+COMPAT_SQL = Path(__file__).with_name("postgresql_compat.sql")
+
+
+class PgRow(tuple[Any, ...]):
+    """A result row: a tuple that also answers `row["column"]` (case-insensitive, as sqlite3.Row)."""
+
+    __slots__ = ()
+    _index: dict[str, int] = {}  # noqa: RUF012  (set per column list on a subclass: see _row_class)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            try:
+                return tuple.__getitem__(self, self._index[key.lower()])
+            except KeyError:
+                raise IndexError(f"no such column: {key}") from None
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self._index)
+
+
+@functools.lru_cache(maxsize=1024)
+def _row_class(names: tuple[str, ...]) -> type[PgRow]:
+    return type("PgRow", (PgRow,), {"__slots__": (), "_index": {n.lower(): i for i, n in enumerate(names)}})
+
+
+def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], PgRow]:
+    description = cursor.description
+    return _row_class(tuple(d.name for d in description) if description else ())
+
+
+def connect(
+    url: str, *, application_name: str = "statsbot", read_only: bool = False
+) -> psycopg.Connection[Any]:
+    """A connection in autocommit mode with statsbot's row and type conventions. Raises EngineError."""
+    import psycopg
+    from psycopg.adapt import Dumper, Loader
+
+    class _NumberLoader(Loader):
+        """NUMERIC as int when whole (SUM of integers), else float (AVG): what SQLite returns."""
+
+        def load(self, data: Any) -> int | float:
+            text = bytes(data).decode()
+            return float(text) if any(c in text for c in ".eEN") else int(text)
+
+    class _FlagDumper(Dumper):
+        oid = psycopg.adapters.types["int8"].oid
+
+        def dump(self, obj: Any) -> bytes:
+            return b"1" if obj else b"0"
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+        if read_only:  # added to the URL's own options (a search_path, say), not in place of them
+            params["options"] = f"{params.get('options') or ''} -c default_transaction_read_only=on".strip()
+        params.setdefault("connect_timeout", 15)
+        params["application_name"] = application_name
+        conn = psycopg.connect(autocommit=True, row_factory=cast(Any, _row_factory), **params)
+    except psycopg.Error as exc:
+        raise EngineError(f"cannot connect to PostgreSQL: {_oneline(exc)}", exc.sqlstate) from exc
+    conn.adapters.register_loader("numeric", _NumberLoader)
+    conn.adapters.register_dumper(bool, _FlagDumper)
+    return conn
+
+
+def apply_compat(conn: psycopg.Connection[Any]) -> None:
+    """(Re)create the functions SQLite has and PostgreSQL lacks; idempotent, one starter at a time."""
+    import psycopg
+
+    try:
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+            conn.execute(cast(Any, COMPAT_SQL.read_text(encoding="utf-8")))
+    except psycopg.Error as exc:
+        raise EngineError(f"PostgreSQL compat functions: {_oneline(exc)}", exc.sqlstate) from exc
+
+
+def _oneline(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+class PgSyncTx(SyncTx):
+    """SyncTx over a psycopg connection: same calls, same rows, SQL rewritten for PostgreSQL."""
+
+    __slots__ = ()
+
+    def __init__(self, db: StatementCounter, conn: psycopg.Connection[Any]) -> None:
+        super().__init__(db, cast(sqlite3.Connection, conn))
+
+    @property
+    def pg(self) -> psycopg.Connection[Any]:
+        return cast("psycopg.Connection[Any]", self._conn)
+
+    def _run(self, sql: str, params: Params, many: bool = False) -> Any:
+        import psycopg
+
+        self._db.statements += 1
+        text = to_postgresql(sql)
+        cur = self.pg.cursor()
+        try:
+            if many:
+                cur.executemany(cast(Any, text), cast(Any, params))
+            else:
+                cur.execute(cast(Any, text), params)
+        except psycopg.Error as exc:
+            raise EngineError(f"{_oneline(exc)} [SQL: {' '.join(sql.split())[:200]}]", exc.sqlstate) from exc
+        return cur
+
+    def execute(self, sql: str, params: Params = ()) -> ExecResult:
+        return ExecResult(self._run(sql, params).rowcount, None)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        batch = list(rows)
+        if not batch:
+            return 0
+        return int(self._run(sql, cast(Any, batch), many=True).rowcount)
+
+    def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        cur = self._run(sql, params)
+        return cast(list[sqlite3.Row], cur.fetchall() if cur.description else [])
+
+    def begin(self) -> None:
+        # One round trip (and one counted statement, like SQLite's BEGIN IMMEDIATE).
+        self.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(WRITER_LOCK_KEY)})")
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self.execute("ROLLBACK")

@@ -1,0 +1,74 @@
+"""Both storage engines for one test: `engine` is parametrised, `new_store` makes databases on it.
+
+A test (or a module's `db` fixture) that takes `new_store` runs twice: on SQLite files under tmp_path
+and on PostgreSQL, each store a fresh schema of the session's throw-away database (tests/helpers/pg.py;
+without PostgreSQL the run FAILS, never skips).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from bot.db.connection import Database
+from tests.helpers import pg
+
+NewStore = Callable[..., "Path | str"]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def new_store(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NewStore]:
+    """`new_store("name.db")`: where a new, empty database lives (a file path, or a PostgreSQL URL)."""
+    with ExitStack() as stack:
+
+        def make(name: str = "statsbot.db") -> Path | str:
+            if engine == "sqlite":
+                return tmp_path / name
+            return stack.enter_context(pg.fresh_schema(str(request.getfixturevalue("pg_session_url"))))
+
+        yield make
+
+
+@pytest.fixture
+async def store_db(new_store: NewStore) -> AsyncIterator[Database]:
+    """A migrated database on each engine in turn."""
+    database = await Database.open(new_store())
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
+async def add_failing_trigger(db: Database, name: str, table: str, message: str, when: str = "") -> None:
+    """Make every INSERT into `table` (matching `when`, SQL over NEW) fail with `message`, on either
+    engine: a real failure inside the real transaction, for the all-or-nothing tests."""
+    if db.engine == "postgresql":
+        await db.execute(
+            f"CREATE FUNCTION {name}_fn() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$BEGIN RAISE EXCEPTION '{message}'; END$$"
+        )
+        condition = f"WHEN ({when}) " if when else ""
+        await db.execute(
+            f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW {condition}EXECUTE FUNCTION {name}_fn()"
+        )
+        return
+    condition = f"WHEN {when} " if when else ""
+    await db.execute(
+        f"CREATE TEMP TRIGGER {name} BEFORE INSERT ON {table} {condition}BEGIN SELECT RAISE(ABORT, '{message}'); END"
+    )
+
+
+async def drop_trigger(db: Database, name: str, table: str) -> None:
+    if db.engine == "postgresql":
+        await db.execute(f"DROP TRIGGER {name} ON {table}")
+        await db.execute(f"DROP FUNCTION {name}_fn()")
+    else:
+        await db.execute(f"DROP TRIGGER {name}")
