@@ -247,23 +247,6 @@ class RetentionConfig(_Model):
     mirror_remote_deletions: bool = False
 
 
-class DatabaseConfig(_Model):
-    # sqlite:///path (the default: paths.database) or postgresql://user@host[:port]/dbname.
-    url: str | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _known_engine(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        if value.startswith(("postgresql://", "postgres://")):
-            return value
-        if value.startswith("sqlite:///") and len(value) > len("sqlite:///"):
-            return value
-        raise ValueError("must be sqlite:///<path> or postgresql://<user>@<host>/<database>")
-
-
 class BackupConfig(_Model):
     enabled: bool = True
     interval_hours: PositiveFloat = 24.0
@@ -308,7 +291,6 @@ class Settings(BaseSettings):
     retention: RetentionConfig = RetentionConfig()
     backup: BackupConfig = BackupConfig()
     log: LogConfig = LogConfig()
-    database: DatabaseConfig = DatabaseConfig()
 
     @classmethod
     def settings_customise_sources(
@@ -373,7 +355,7 @@ class Settings(BaseSettings):
 
     @property
     def on_postgresql(self) -> bool:
-        return isinstance(self.db_target, str)
+        return self.database.is_postgresql
 
     @property
     def backup_dir(self) -> Path:

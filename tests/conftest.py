@@ -12,6 +12,8 @@ import pytest
 
 from tests.helpers import pg
 
+pytest_plugins = ["tests.helpers.engines"]  # `engine`, `new_store`, `store_db`: both storage engines
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_SAMPLES = PROJECT_ROOT.parent / "shared" / "samples" / "real"
 

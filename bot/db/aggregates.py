@@ -86,8 +86,8 @@ def drift_sync(stx: SyncTx) -> dict[str, int]:
     drift: dict[str, int] = {}
     for table, (stored, expected) in _EXPECTED.items():
         row = stx.fetchone(
-            f"SELECT (SELECT count(*) FROM ({stored} EXCEPT {expected})) + "
-            f"(SELECT count(*) FROM ({expected} EXCEPT {stored}))"
+            f"SELECT (SELECT count(*) FROM ({stored} EXCEPT {expected}) AS extra) + "
+            f"(SELECT count(*) FROM ({expected} EXCEPT {stored}) AS missing)"
         )
         n = int(row[0]) if row else 0
         if n:

@@ -12,7 +12,8 @@ distinct statement text (cached):
 - `a IS b` / `a IS NOT b` with b not NULL become `IS [NOT] DISTINCT FROM` (PostgreSQL's IS takes
   only NULL, TRUE and FALSE);
 - `CAST(… AS REAL)` becomes `AS DOUBLE PRECISION` (PostgreSQL's REAL is a 4-byte float);
-- SQLite's planner hint `INDEXED BY name` is dropped.
+- SQLite's planner hints `INDEXED BY name` and `+column` (no index for this term) are dropped;
+- `value ->> 0` of a `json_each(?)` row (an inner array, text on PostgreSQL) reads it as json.
 
 Functions SQLite has and PostgreSQL lacks (`instr`, two-argument `max`/`min`, `round` of a double)
 are created in the PostgreSQL database itself (bot/db/postgresql_compat.sql), so the text stays as
@@ -39,6 +40,8 @@ _TOKEN = re.compile(
     | (?P<is_not>\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b))  # a IS NOT b (b not NULL)
     | (?P<is_>\bIS\s+(?!NOT\b|NULL\b|TRUE\b|FALSE\b|DISTINCT\b))      # a IS b
     | (?P<real>\bAS\s+REAL\b)                    # CAST(x AS REAL)
+    | (?P<unary_plus>(?<=[\s(,])\+(?=[A-Za-z_]))    # +column: SQLite's "do not use an index" idiom
+    | (?P<json_index>\bvalue\s*->>\s*\d+)            # value ->> 0 of a json_each(?) row
     | (?P<indexed>\s+INDEXED\s+BY\s+\w+)          # SQLite's planner hint
     """,
     re.VERBOSE | re.IGNORECASE,
@@ -76,6 +79,10 @@ def to_postgresql(sql: str) -> str:
             out.append("IS NOT DISTINCT FROM ")
         elif kind == "like":
             out.append("ILIKE")
+        elif kind == "unary_plus":
+            pass
+        elif kind == "json_index":
+            out.append(f"(CAST(value AS json) ->> {text.rsplit('>', 1)[1].strip()})")
         elif kind == "indexed":
             pass  # PostgreSQL's planner picks indexes by itself
         elif kind == "real":

@@ -84,7 +84,7 @@ def connect(
         def dump(self, obj: Any) -> bytes:
             return b"1" if obj else b"0"
 
-    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
     try:
         params = conninfo_to_dict(url)
@@ -92,7 +92,9 @@ def connect(
             params["options"] = f"{params.get('options') or ''} -c default_transaction_read_only=on".strip()
         params.setdefault("connect_timeout", 15)
         params["application_name"] = application_name
-        conn = psycopg.connect(autocommit=True, row_factory=cast(Any, _row_factory), **params)
+        conn = psycopg.connect(
+            make_conninfo("", **params), autocommit=True, row_factory=cast(Any, _row_factory)
+        )
     except psycopg.Error as exc:
         raise EngineError(f"cannot connect to PostgreSQL: {_oneline(exc)}", exc.sqlstate) from exc
     conn.adapters.register_loader("numeric", _NumberLoader)

@@ -260,7 +260,7 @@ def board_sync(
         params = [since_day]
     qualifying = (
         f"SELECT * FROM (SELECT t.player_key, t.rounds, {expr} AS value FROM {source} +t.rounds >= ? "
-        "AND t.player_key NOT LIKE 'OMNIBOT0:%') WHERE value IS NOT NULL"
+        "AND t.player_key NOT LIKE 'OMNIBOT0:%') AS scored WHERE value IS NOT NULL"
     )
     base = [*params, min_rounds]
     if since_day is not None or map_name is not None:
@@ -274,7 +274,7 @@ def board_sync(
         [*base, limit, offset],
     )
     page = [BoardRow(offset + i, str(r[0]), str(r[1]), int(r[2]), r[3]) for i, r in enumerate(rows, 1)]
-    total = stx.fetchone(f"SELECT count(*) FROM ({qualifying})", base)
+    total = stx.fetchone(f"SELECT count(*) FROM ({qualifying}) AS q", base)
     return Board(page, int(total[0]) if total else 0, _own_line(stx, qualifying, base, own_key, page))
 
 
@@ -321,7 +321,7 @@ def _own_line(
         return None  # does not qualify
     rounds, value = int(mine[0]), mine[1]
     ahead = stx.fetchone(
-        f"SELECT count(*) FROM ({qualifying}) WHERE value > ? OR (value = ? AND (rounds > ? "
+        f"SELECT count(*) FROM ({qualifying}) AS q WHERE value > ? OR (value = ? AND (rounds > ? "
         "OR (rounds = ? AND player_key < ?)))",
         [*base, value, value, rounds, rounds, own_key],
     )

@@ -16,3 +16,8 @@ CREATE OR REPLACE FUNCTION min(anycompatible, anycompatible) RETURNS anycompatib
 -- round(double, digits): PostgreSQL rounds only numeric to a number of digits.
 CREATE OR REPLACE FUNCTION round(double precision, integer) RETURNS double precision
     LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT round($1::numeric, $2)::double precision';
+
+-- sum(condition): SQLite counts true comparisons (1/0); NULL over no rows, as SQLite's sum.
+CREATE OR REPLACE FUNCTION statsbot_add_flag(bigint, boolean) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT coalesce($1, 0) + coalesce($2::integer, 0)';
+CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = statsbot_add_flag, STYPE = bigint);

@@ -48,10 +48,10 @@ def _best(stx: SyncTx, column: str, where: str, map_name: str | None, limit: int
         f"SELECT b.value, b.player_key, b.clean_name, r.map, r.played_at, r.round_number FROM ("
         f"SELECT {column} AS value, p.player_key, p.clean_name, p.round_id "
         f"FROM player_stats p INDEXED BY {_index(column)} WHERE {where} AND p.guid != 'OMNIBOT0' "
-        "AND (SELECT r.status IN ('r1', 'paired') AND (?1 IS NULL OR r.map = ?1) FROM rounds r "
-        f"WHERE r.id = p.round_id) ORDER BY {column} DESC LIMIT ?2"
+        "AND (SELECT r.status IN ('r1', 'paired') AND (CAST(:map AS TEXT) IS NULL OR r.map = :map) "
+        f"FROM rounds r WHERE r.id = p.round_id) ORDER BY {column} DESC LIMIT :limit"
         ") b JOIN rounds r ON r.id = b.round_id ORDER BY b.value DESC",
-        (map_name, limit),
+        {"map": map_name, "limit": limit},
     )
     return [PlayerRecord(float(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5])) for r in rows]
 

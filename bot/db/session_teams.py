@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from bot.db.connection import SyncTx, as_async
 from bot.stats.awards import PlayerTotals
@@ -100,20 +102,35 @@ def _round1_limits(stx: SyncTx, session_id: int, maps: set[str]) -> dict[str, fr
     return {m: frozenset(v) for m, v in out.items()}
 
 
-# Each player's result on each decided map of the session (migration 0009 backfills with the same
-# statement): the map's lineups say who played for which team; a player in both lineups counts for
-# neither, bots for no one, a map with no result for no one.
-RESULTS_INSERT = (
-    "INSERT INTO player_map_results(session_id, seq, player_key, day, outcome) "
-    "SELECT m.session_id, m.seq, p.value, substr(coalesce(r1.played_at, r2.played_at, s.started_at), 1, 10), "
-    "min(CASE WHEN m.result = 'draw' THEN 'drawn' WHEN m.winner = CAST(l.key AS INTEGER) THEN 'won' "
-    "ELSE 'lost' END) "
-    "FROM session_maps m JOIN sessions s ON s.id = m.session_id "
-    "JOIN json_each(m.lineups) l JOIN json_each(l.value) p "
-    "LEFT JOIN rounds r1 ON r1.id = m.r1_round_id LEFT JOIN rounds r2 ON r2.id = m.r2_round_id "
-    "WHERE m.session_id = ? AND m.result IN ('win', 'draw') AND p.value NOT LIKE 'OMNIBOT0:%' "
-    "GROUP BY m.session_id, m.seq, p.value HAVING count(*) = 1"
-)
+def _map_results(stx: SyncTx, session_id: int, maps: Sequence[MapResult]) -> list[tuple[Any, ...]]:
+    """Each player's result on each decided map of the session (migration 0009 backfilled with the same
+    rule in SQL): the map's lineups say who played for which team; a player listed twice (both lineups)
+    counts for neither, bots for no one, a map with no result for no one. The day is the first round's."""
+    ids = [i for m in maps for i in (m.r1_round_id, m.r2_round_id) if i is not None]
+    played = {
+        int(r[0]): str(r[1])
+        for r in stx.fetchall(
+            "SELECT id, played_at FROM rounds WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
+            (json.dumps(ids),),
+        )
+    }
+    started = stx.fetchone("SELECT started_at FROM sessions WHERE id = ?", (session_id,))
+    rows: list[tuple[Any, ...]] = []
+    for seq, m in enumerate(maps, start=1):
+        if m.result not in ("win", "draw"):
+            continue
+        first = played.get(m.r1_round_id or 0) or played.get(m.r2_round_id or 0)
+        day = (first or (str(started[0]) if started is not None else ""))[:10]
+        teams_of: dict[str, list[int]] = {}
+        for team, keys in m.lineups.items():
+            for key in keys:
+                teams_of.setdefault(key, []).append(int(team))
+        for key, teams in teams_of.items():
+            if len(teams) != 1 or key[:9].upper() == "OMNIBOT0:":
+                continue
+            outcome = "drawn" if m.result == "draw" else "won" if m.winner == teams[0] else "lost"
+            rows.append((session_id, seq, key, day, outcome))
+    return rows
 
 
 def derive_sync(stx: SyncTx, session_id: int) -> SessionTeams:
@@ -155,7 +172,10 @@ def derive_sync(stx: SyncTx, session_id: int) -> SessionTeams:
             for seq, m in enumerate(teams.maps, start=1)
         ],
     )
-    stx.execute(RESULTS_INSERT, (session_id,))  # triggers keep player_results / player_day_results
+    stx.executemany(  # triggers keep player_results / player_day_results
+        "INSERT INTO player_map_results(session_id, seq, player_key, day, outcome) VALUES (?, ?, ?, ?, ?)",
+        _map_results(stx, session_id, teams.maps),
+    )
     stx.execute("UPDATE sessions SET derived = 1 WHERE id = ?", (session_id,))
     return teams
 
@@ -212,8 +232,12 @@ def mark_stale_sync(stx: SyncTx, session_id: int | None) -> None:
 
 
 # Counted rounds: round 1s and paired round 2s (round-2-only values); a lone round 2 holds R1+R2 totals.
+# The name is the one of the player's latest round in the session (a name the group does not decide).
 _TOTALS = (
-    "SELECT ps.player_key, ps.clean_name, count(*), sum(ps.kills), sum(ps.deaths), "
+    "SELECT ps.player_key, (SELECT n.clean_name FROM player_stats n JOIN rounds nr ON nr.id = n.round_id "
+    "  WHERE nr.session_id = :session AND n.player_key = ps.player_key "
+    "  ORDER BY nr.played_at DESC, n.round_id DESC LIMIT 1), "
+    "count(*), sum(ps.kills), sum(ps.deaths), "
     "coalesce(sum(ps.gibs), 0), coalesce(sum(ps.damage_given), 0), coalesce(sum(ps.team_damage_given), 0), "
     "sum(ps.shots), sum(ps.hits), sum(ps.headshot_hits), coalesce(sum(ps.revives_given), 0), "
     "coalesce(sum(ps.times_revived), 0), "
@@ -223,14 +247,15 @@ _TOTALS = (
     "coalesce(sum(coalesce(ps.multikill_3, 0) + coalesce(ps.multikill_4, 0) + coalesce(ps.multikill_5, 0) "
     "  + coalesce(ps.multikill_6, 0)), 0), coalesce(sum(ps.time_played_min), 0) * 60, max(r.played_at) "
     "FROM player_stats ps JOIN rounds r ON r.id = ps.round_id "
-    "WHERE r.session_id = ? AND r.status IN ('r1', 'paired') AND ps.team IN (1, 2) "
+    "WHERE r.session_id = :session AND r.status IN ('r1', 'paired') AND ps.team IN (1, 2) "
 )
 
 
 def player_totals_sync(stx: SyncTx, session_id: int, teams: SessionTeams) -> list[PlayerTotals]:
     """Each player's session totals (spectator lines and bots left out), with his session team."""
     rows = stx.fetchall(
-        _TOTALS + "AND ps.guid != 'OMNIBOT0' GROUP BY ps.player_key ORDER BY ps.player_key", (session_id,)
+        _TOTALS + "AND ps.guid != 'OMNIBOT0' GROUP BY ps.player_key ORDER BY ps.player_key",
+        {"session": session_id},
     )
     out = []
     for r in rows:

@@ -31,8 +31,9 @@ def _real_full_error(tmp_path: Path) -> sqlite3.Error:
 
 
 async def test_discord_gets_the_notice_once_per_condition_in_the_admin_channel(
-    db: Database, fake: FakeDiscord, tmp_path: Path
+    sqlite_db: Database, fake: FakeDiscord, tmp_path: Path
 ) -> None:
+    db = sqlite_db  # the notice names the file's disk and its free space
     full = _real_full_error(tmp_path)
     assert refusal(full) == "disk full"
     chat = await start_chat(discord_settings(), db)

@@ -5,9 +5,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
 from bot.db.connection import Database
@@ -16,13 +13,3 @@ from bot.db.connection import Database
 @pytest.fixture
 def db(store_db: Database) -> Database:
     return store_db
-
-
-@pytest.fixture
-async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A SQLite database only: for what is about the file itself (backups, WAL, PRAGMAs)."""
-    database = await Database.open(tmp_path / "data" / "statsbot.db")
-    try:
-        yield database
-    finally:
-        await database.close()

@@ -26,6 +26,15 @@ from bot.db.dialect import is_postgresql_url, to_postgresql
         ("SELECT realm, likes FROM t", "SELECT realm, likes FROM t"),
         ("SELECT k FROM p INDEXED BY p_kills WHERE k > ?", "SELECT k FROM p WHERE k > %s"),
         (
+            "SELECT a + 1, b FROM t WHERE +t.r >= ? GROUP BY +k",
+            "SELECT a + 1, b FROM t WHERE t.r >= %s GROUP BY k",
+        ),
+        (
+            "SELECT 1 WHERE (k, a) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))",
+            "SELECT 1 WHERE (k, a) IN (SELECT (CAST(value AS json) ->> 0), (CAST(value AS json) ->> 1) "
+            "FROM json_array_elements_text(CAST(%s AS json)))",
+        ),
+        (
             "SELECT 1 WHERE a IS NOT ? AND b IS ?",
             "SELECT 1 WHERE a IS DISTINCT FROM %s AND b IS NOT DISTINCT FROM %s",
         ),

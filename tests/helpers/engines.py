@@ -57,12 +57,14 @@ async def add_failing_trigger(db: Database, name: str, table: str, message: str,
         )
         condition = f"WHEN ({when}) " if when else ""
         await db.execute(
-            f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW {condition}EXECUTE FUNCTION {name}_fn()"
+            f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW {condition}"
+            f"EXECUTE FUNCTION {name}_fn()"
         )
         return
     condition = f"WHEN {when} " if when else ""
     await db.execute(
-        f"CREATE TEMP TRIGGER {name} BEFORE INSERT ON {table} {condition}BEGIN SELECT RAISE(ABORT, '{message}'); END"
+        f"CREATE TEMP TRIGGER {name} BEFORE INSERT ON {table} {condition}"
+        f"BEGIN SELECT RAISE(ABORT, '{message}'); END"
     )
 
 
@@ -72,3 +74,14 @@ async def drop_trigger(db: Database, name: str, table: str) -> None:
         await db.execute(f"DROP FUNCTION {name}_fn()")
     else:
         await db.execute(f"DROP TRIGGER {name}")
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A SQLite database only: for what is about the file itself (sqlite3 shell, PRAGMAs, query plans,
+    the disk it sits on)."""
+    database = await Database.open(tmp_path / "data" / "statsbot.db")
+    try:
+        yield database
+    finally:
+        await database.close()

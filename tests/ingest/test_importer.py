@@ -475,8 +475,11 @@ async def test_registry_layer4_is_one_query_for_any_number_of_new_names(
     assert db.statements - before == cost_few  # layer 3, layer 4 and record_seen: one query each
 
 
-async def test_a_round_deleted_by_hand_never_has_its_id_reused(db: Database, samples_dir: Path) -> None:
+async def test_a_round_deleted_by_hand_never_has_its_id_reused(
+    sqlite_db: Database, samples_dir: Path
+) -> None:
     """The sqlite3 shell deletes with foreign keys OFF, leaving player rows; a new round must not collide."""
+    db = sqlite_db
     first = await import_path(db, samples_dir / ERD_R1, now=10.0)
     assert first.round_id is not None
     shell = sqlite3.connect(db.path)  # a second connection, like an operator's sqlite3 shell

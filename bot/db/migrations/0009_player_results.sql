@@ -64,7 +64,7 @@ WHEN new.derived = 0 AND old.derived = 1 BEGIN
     DELETE FROM player_map_results WHERE session_id = new.id;
 END;
 
--- Backfill: the sessions derived already (the same statement as session_teams.RESULTS_INSERT).
+-- Backfill: the sessions derived already (the rule of session_teams._map_results).
 INSERT INTO player_map_results(session_id, seq, player_key, day, outcome)
     SELECT m.session_id, m.seq, p.value,
         substr(coalesce(r1.played_at, r2.played_at, s.started_at), 1, 10),

@@ -80,7 +80,7 @@ CREATE TRIGGER sessions_underived_results AFTER UPDATE OF derived ON sessions
 FOR EACH ROW
 WHEN (new.derived = 0 AND old.derived = 1) EXECUTE FUNCTION sessions_underived_results();
 
--- Backfill: the sessions derived already (the same statement as session_teams.RESULTS_INSERT).
+-- Backfill: the sessions derived already (the rule of session_teams._map_results).
 -- SQLite walks the JSON lineups with json_each; here jsonb_each / jsonb_array_elements_text of the same
 -- TEXT column. NOT ILIKE: SQLite's LIKE ignores ASCII case.
 INSERT INTO player_map_results(session_id, seq, player_key, day, outcome)
