@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from bot.db.connection import SyncTx
 from bot.db.records import MIN_DPM_MINUTES
+from bot.db.session_teams import current_teams_sync
 
 MIN_HISTORY = 10
 _COUNTED = "(SELECT r.status IN ('r1', 'paired') FROM rounds r WHERE r.id = p.round_id)"
@@ -24,12 +25,14 @@ _DPM = "CAST(p.damage_given AS REAL) / p.time_played_min"
 
 @dataclass(frozen=True, slots=True)
 class Beaten:
-    """A value of the new round above the best before it (`name`/`key` empty for a round's time)."""
+    """A value above the best before it. For a round's time (fastest attack) `key` is empty and `name`
+    is the attacking team's name, empty when the session's teams do not tell it."""
 
     key: str
     name: str
     value: float
     before: float
+    map: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,7 @@ class RoundBests:
 def round_bests_sync(stx: SyncTx, round_id: int) -> RoundBests | None:
     """The round's records and personal bests; None for a round that does not count (yet)."""
     rnd = stx.fetchone(
-        "SELECT map, status, winner != defender, duration_s FROM rounds WHERE id = ?", (round_id,)
+        "SELECT map, status, winner != defender, duration_s, session_id FROM rounds WHERE id = ?", (round_id,)
     )
     if rnd is None or str(rnd[1]) not in ("r1", "paired"):
         return None
@@ -84,7 +87,8 @@ def round_bests_sync(stx: SyncTx, round_id: int) -> RoundBests | None:
             (map_name, round_id),
         )
         if prev is not None and int(rnd[3]) < int(prev[0]):
-            fastest = Beaten("", "", float(rnd[3]), float(prev[0]))
+            team = None if rnd[4] is None else current_teams_sync(stx, int(rnd[4])).attackers(round_id)
+            fastest = Beaten("", team or "", float(rnd[3]), float(prev[0]), map_name)
     personal_kills, personal_dpm = [], []
     for key, name, kills, dpm, rounds_before in players:
         if int(rounds_before) < MIN_HISTORY:

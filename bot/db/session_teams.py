@@ -187,6 +187,16 @@ def ensure_derived_sync(stx: SyncTx, session_id: int) -> None:
         derive_sync(stx, session_id)
 
 
+def current_teams_sync(stx: SyncTx, session_id: int) -> SessionTeams:
+    """The session's teams as its rounds say now: the stored derivation when current, else detected
+    from the stored rounds without writing anything (an open session, e.g. for a round post's note)."""
+    r = stx.fetchone("SELECT derived FROM sessions WHERE id = ?", (session_id,))
+    if r is not None and r[0]:
+        return stored_teams_sync(stx, session_id)
+    plays = session_plays_sync(stx, session_id)
+    return detect(plays, _round1_limits(stx, session_id, {p.map for p in plays if p.r1 is None}))
+
+
 def stored_teams_sync(stx: SyncTx, session_id: int) -> SessionTeams:
     """The stored derivation (call ensure_derived_sync first when it may be stale)."""
     members: dict[int, list[Member]] = defaultdict(list)

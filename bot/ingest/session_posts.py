@@ -16,6 +16,7 @@ from bot.db import session_teams as dbteams
 from bot.db import sessions as dbsessions
 from bot.db.connection import Database, SyncTx
 from bot.ingest import posts
+from bot.ingest.record_notes import session_notes_sync
 from bot.stats import awards
 from bot.stats.teams import MapResult, SessionTeams
 
@@ -171,7 +172,7 @@ def session_summary_sync(stx: SyncTx, session_id: int) -> SessionPayload | None:
         ],
         players=[_player(p) for p in players],
         chart=_chart(teams, dbteams.map_dpm_sync(stx, session_id)),
-        notes=[],
+        notes=session_notes_sync(stx, session_id, teams),
     )
 
 

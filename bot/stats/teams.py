@@ -126,6 +126,15 @@ class SessionTeams:
                 return r.team
         return None
 
+    def attackers(self, round_id: int) -> str | None:
+        """The name of the team that attacked in this round (stopwatch: the other one in round 2)."""
+        for m in self.maps:
+            if m.attacked_first is None or round_id not in (m.r1_round_id, m.r2_round_id):
+                continue
+            team = m.attacked_first if round_id == m.r1_round_id else 3 - m.attacked_first
+            return next((r.name for r in self.rosters if r.team == team), None)
+        return None
+
 
 def is_bot_key(key: str) -> bool:
     return key == BOT_GUID or key.startswith(f"{BOT_GUID}:")

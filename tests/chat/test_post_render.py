@@ -19,6 +19,9 @@ from bot.chat.post_lines import PHONE_COLUMNS
 from bot.chat.sinks import Post
 from bot.db import outbox
 from bot.db.connection import Database
+from bot.db.round_notes import Beaten
+from bot.db.session_bests import SessionBests
+from bot.ingest.record_notes import MAX_SESSION_NOTES, session_notes_of
 from bot.ingest.session_posts import close_idle_sessions
 from tests.helpers.chat import import_samples, round_post, session_player, session_post
 
@@ -107,6 +110,38 @@ def test_session_post_is_the_flagship(real_posts: list[Post]) -> None:
     assert "MVP: **" in description
     assert embed["image"]["url"] == "attachment://session.png"
     assert 4 <= len(next(f for f in embed["fields"] if f["name"] == "Awards")["value"].split("\n")) <= 6
+    # What the session set (bot.db.session_bests), under the MVP line, one ✨ line each.
+    notes = post.payload["notes"]
+    assert notes
+    assert description.endswith("\n".join(f"✨ {n}" for n in notes))
+    assert any(n.startswith("New server record: ") and " in a round on " in n for n in notes)
+
+
+def test_a_session_that_set_many_records_keeps_its_post_short() -> None:
+    """The note list is capped ("+N more"); long names and many lines still fit Discord and a phone."""
+    long = "^1" + "z" * 34
+    bests = SessionBests(
+        fastest=[Beaten("", f"[FTW]{'w' * 30}", 300.0 + i, 400.0, f"etl_map_number_{i}") for i in range(3)],
+        most_kills=Beaten("K1", long, 52.0, 47.0, "supply"),
+        best_dpm=Beaten("K2", long + "2", 612.4, 580.0, "supply"),
+        personal_kills=[Beaten(f"P{i}", f"{long}{i}", 30.0 - i, 20.0, "supply") for i in range(8)],
+        personal_dpm=[Beaten(f"P{i}", f"{long}{i}", 400.0, 390.0, "supply") for i in range(0, 8, 2)],
+    )
+    notes = session_notes_of(bests)
+    assert len(notes) == MAX_SESSION_NOTES
+    assert notes[0] == f"New record on etl_map_number_0: fastest attack 5:00 by [FTW]{'w' * 30} (was 6:40)"
+    assert notes[3] == f"New server record: {long} 52 kills in a round on supply (was 47)"
+    assert notes[4] == f"New server record: {long}2 612 DPM in a round on supply (was 580)"
+    assert notes[5] == "+8 more personal bests"
+    payload = {**session_post(), "notes": notes}
+    embed = _check(Post(5, "session", "stats", payload, "s" * 24, 0, 0.0))
+    assert embed["description"].endswith("✨ +8 more personal bests")
+    # Fewer lines than the cap: all shown, a player's kills and DPM on one line.
+    few = SessionBests([], None, None, bests.personal_kills[:2], bests.personal_dpm[:1])
+    assert session_notes_of(few) == [
+        f"Personal best: {long}0 30 kills, 400 DPM",
+        f"Personal best: {long}1 29 kills",
+    ]
 
 
 async def test_session_chart_renders_off_the_loop(real_posts: list[Post]) -> None:

@@ -129,3 +129,18 @@ def test_clan_tags() -> None:
     assert clan_tag([".olz", ".wjs", ".lgz"]) is None
     assert clan_tag(["Smetarski", "Smith", "vid"]) is None
     assert clan_tag(["solo"]) is None
+
+
+def test_attackers_name_the_team_that_attacked_each_round() -> None:
+    first, second = pair("abc", "xyz", "xyz", "abc"), pair("xyz", "abc", "abc", "xyz")
+    got = detect([first, second])
+    name = {r.team: r.name for r in got.rosters}
+    assert first.r1 is not None
+    assert first.r2 is not None
+    assert second.r1 is not None
+    # Axis defends every round: Allies attack, i.e. xyz then abc on map 1, abc first on map 2.
+    assert got.attackers(first.r1.round_id) == name[got.team_of("x") or 0]
+    assert got.attackers(first.r2.round_id) == name[got.team_of("a") or 0]
+    assert got.attackers(second.r1.round_id) == name[got.team_of("a") or 0]
+    assert name[got.team_of("a") or 0] != name[got.team_of("x") or 0]
+    assert got.attackers(10**9) is None  # not a round of the session
