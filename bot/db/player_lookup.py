@@ -12,6 +12,11 @@ from bot.stats.matching import best_matches, normalise, subsequence_pattern
 _PLAYER = "p.player_key, p.guid, p.clean_name, p.name, p.rounds, p.first_seen, p.last_seen, p.is_bot"
 CANDIDATES = 100  # alias rows read per autocomplete pass at most (the most played first)
 FUZZY_BELOW = 5  # letters-in-order matches are looked for when fewer players matched better
+# Aliases most played first (index player_aliases_rounds), stopping at the LIMIT-th hit.
+_WALK = (
+    "SELECT player_key, alias, rounds FROM player_aliases INDEXED BY player_aliases_rounds "
+    "WHERE {} ORDER BY rounds DESC LIMIT ?"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +80,8 @@ def find_player_sync(stx: SyncTx, text: str) -> PlayerRef | None:
 def search_sync(stx: SyncTx, text: str, *, limit: int = 25) -> list[Suggestion]:
     """Autocomplete: players whose names (any alias) start with, contain, or hold in order what was typed.
 
-    Prefix matches come from an index range; substring and in-order ("fuzzy") matches scan the alias
-    index only while fewer than `limit` players were found. Bots are left out.
+    Prefix matches come from an index range; substring and in-order ("fuzzy") matches walk the aliases
+    most played first, only while fewer than `limit` players were found. Bots are left out.
     """
     query = normalise(text)
     if not query:
@@ -86,7 +91,7 @@ def search_sync(stx: SyncTx, text: str, *, limit: int = 25) -> list[Suggestion]:
             (limit,),
         )
         return [Suggestion(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
-    # Candidates come from the alias index alone (alias, rounds, key): no row lookups while scanning.
+    # Candidates come from the alias indexes alone (alias, rounds, key): no row lookups while scanning.
     # Bots are dropped here rather than in SQL (one comparison less per scanned entry).
     candidates = stx.fetchall(
         "SELECT player_key, alias, rounds FROM player_aliases INDEXED BY player_aliases_alias "
@@ -94,23 +99,14 @@ def search_sync(stx: SyncTx, text: str, *, limit: int = 25) -> list[Suggestion]:
         (query, query + "\U0010ffff", CANDIDATES),
     )
     found = {str(r[0]) for r in candidates}
-    # Each pass scans the alias index: text inside a name (instr: cheaper than LIKE, and the aliases
-    # are lower case already) while the list is not full; letters in order ("fuzzy") only when fewer
-    # than FUZZY_BELOW players matched better.
-    passes = (
-        ("instr(alias, ?) > 1", query, limit),
-        ("alias LIKE ? ESCAPE '\\'", subsequence_pattern(query), FUZZY_BELOW),
-    )
-    for condition, value, enough in passes:
-        if len(found) >= enough:
-            break
-        more = stx.fetchall(
-            "SELECT player_key, alias, rounds FROM player_aliases INDEXED BY player_aliases_alias "
-            f"WHERE {condition} ORDER BY rounds DESC LIMIT ?",
-            (value, CANDIDATES),
-        )
-        candidates += more
-        found |= {str(r[0]) for r in more}
+    if FUZZY_BELOW <= len(found) < limit:  # letters in order will not be needed: text inside only
+        candidates += stx.fetchall(_WALK.format("instr(alias, ?) > 1"), (query, CANDIDATES))
+    elif len(found) < limit:
+        inside, in_order = _inside_and_in_order(stx, query)
+        candidates += inside
+        found |= {str(r[0]) for r in inside}
+        if len(found) < FUZZY_BELOW:
+            candidates += in_order
     candidates = [r for r in candidates if not str(r[0]).startswith("OMNIBOT0:")]
     best = best_matches(
         query, [(str(r[0]), str(r[1]), int(r[2])) for r in candidates], limit, normalised=True
@@ -122,14 +118,38 @@ def search_sync(stx: SyncTx, text: str, *, limit: int = 25) -> list[Suggestion]:
     ]
 
 
+def _inside_and_in_order(stx: SyncTx, query: str) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
+    """The most played aliases (at most CANDIDATES each) holding `query` inside (not at the start), and
+    holding its letters in order ("fuzzy"), in one walk down the rounds index at most.
+
+    A text inside a name holds its letters in order too, so the letters-in-order walk, which stops at
+    its CANDIDATES-th hit, has seen every alias with the text inside down to where it stopped; the walk
+    for the text inside only goes on from there, and not at all when the first one reached the end.
+    """
+    in_order = stx.fetchall(
+        _WALK.format("alias LIKE ? ESCAPE '\\'"), (subsequence_pattern(query), CANDIDATES)
+    )
+    inside = [r for r in in_order if str(r[1]).find(query) > 0]
+    if len(in_order) < CANDIDATES or len(inside) >= CANDIDATES:
+        return inside, in_order
+    # Aliases as played as the last one seen may have been left out: the walk goes on from its level.
+    seen = {(str(r[0]), str(r[1])) for r in in_order if r[2] == in_order[-1][2]}
+    more = stx.fetchall(
+        _WALK.format("rounds <= ? AND instr(alias, ?) > 1"), (in_order[-1][2], query, CANDIDATES + len(seen))
+    )
+    inside += [r for r in more if (str(r[0]), str(r[1])) not in seen]
+    return inside[:CANDIDATES], in_order
+
+
 def _shown_names(stx: SyncTx, pairs: list[tuple[str, str]]) -> dict[str, tuple[str, str]]:
     """key -> (latest name, the matched alias as played) for the suggestions shown (<= 25 lookups)."""
     if not pairs:
         return {}
+    # The list drives the join (CROSS JOIN keeps that order): one key lookup per pair and table.
     rows = stx.fetchall(
-        "SELECT a.player_key, p.clean_name, a.clean_name FROM player_aliases a "
-        "JOIN players p ON p.player_key = a.player_key "
-        "WHERE (a.player_key, a.alias) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))",
+        "SELECT a.player_key, p.clean_name, a.clean_name FROM json_each(?) j "
+        "CROSS JOIN player_aliases a ON a.player_key = j.value ->> 0 AND a.alias = j.value ->> 1 "
+        "JOIN players p ON p.player_key = a.player_key",
         (json.dumps(pairs),),
     )
     return {str(r[0]): (str(r[1]), str(r[2])) for r in rows}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bot.chat import views
@@ -10,7 +11,20 @@ from bot.chat.embeds import post_embed
 from bot.chat.sinks import Post
 from bot.db import chat_queries, outbox, player_boards, player_lookup
 from bot.db.connection import Database
+from bot.stats.matching import (
+    PREFIX,
+    SUBSEQUENCE,
+    SUBSTRING,
+    best_matches,
+    is_subsequence,
+    match_rank,
+    normalise,
+)
 from tests.helpers.chat import import_samples
+
+
+class _Tie(Exception):
+    pass
 
 
 async def test_last_round_view_matches_the_auto_post(db: Database, samples_dir: Path) -> None:
@@ -109,3 +123,48 @@ async def test_period_totals_are_the_days_since(db: Database, samples_dir: Path)
     assert period is not None
     assert period.kills == sum(d.totals.kills for d in days if d.day >= since)
     assert period.rounds < olz.rounds
+
+
+async def test_autocomplete_equals_a_full_read_of_every_alias(db: Database, samples_dir: Path) -> None:
+    """The index walks (bot.db.player_lookup) give what reading every alias in Python gives: prefix
+    matches, then text inside a name while fewer than 25 players, then letters in order while fewer than
+    FUZZY_BELOW; each pass the CANDIDATES most played aliases; then ranked by bot.stats.matching."""
+    await import_samples(db, samples_dir)
+    rows = [
+        (str(r[0]), str(r[1]), int(r[2]))
+        for r in await db.fetchall("SELECT player_key, alias, rounds FROM player_aliases")
+    ]
+    by_rounds = sorted(rows, key=lambda r: -r[2])
+
+    def most_played(match: Callable[[str], bool]) -> list[tuple[str, str, int]]:
+        hits = [r for r in by_rounds if match(r[1])]
+        cut = player_lookup.CANDIDATES
+        if len(hits) > cut and hits[cut - 1][2] == hits[cut][2]:
+            raise _Tie  # which of the tied aliases make the cut is not specified
+        return hits[:cut]
+
+    def expected(query: str) -> list[tuple[str, str, int]]:
+        found = most_played(lambda a: a.startswith(query))
+        if len({k for k, _, _ in found}) < 25:
+            found += most_played(lambda a: a.find(query) > 0)
+            if len({k for k, _, _ in found}) < player_lookup.FUZZY_BELOW:
+                found += most_played(lambda a: is_subsequence(query, a))
+        humans = [r for r in found if not r[0].startswith("OMNIBOT0:")]
+        return best_matches(query, humans, 25, normalised=True)
+
+    typed = set()
+    for _, alias, _ in rows:
+        typed |= {alias[:1], alias[:2], alias[:4], alias[1:4], alias[2:4], alias[::2][:5], alias[1::3][:3]}
+    compared, kinds = 0, set()
+    for text in sorted(t for t in typed if t.strip()):
+        query = normalise(text)
+        try:
+            want = expected(query)
+        except _Tie:
+            continue
+        got = await player_lookup.search(db.reads, text)
+        assert [(s.key, s.rounds) for s in got] == [(key, rounds) for key, _, rounds in want], text
+        compared += 1
+        kinds |= {match_rank(query, alias) for _, alias, _ in want}
+    assert compared > 0.9 * len(typed)
+    assert {PREFIX, SUBSTRING, SUBSEQUENCE} <= kinds  # every pass was needed somewhere
