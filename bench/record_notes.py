@@ -5,7 +5,10 @@ Run: .venv/bin/python bench/chat_queries.py  (once, builds the cached database),
 
 Prints, per query, p50/p95 of `runs` random inputs timed in-process on a read-only connection:
 `round_bests_sync` (what the import asks per round post: records and personal bests, a few index
-walks per player), `win_loss_sync` (the /stats line) and the win-rate board (all time, 30 and 7 days).
+walks per player), `session_bests_sync` with the stored teams (what a session post and /last_session
+ask, against every round played before the session: the newest sessions, as at close, and any),
+`win_loss_sync` (the /stats line) and the
+win-rate board (all time, 30 and 7 days).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 from bench.chat_queries import CACHE, GENERATOR
 from bot.db import player_boards
 from bot.db.round_notes import round_bests_sync
+from bot.db.session_bests import session_bests_sync
+from bot.db.session_teams import stored_teams_sync
 from bot.db.tx import SyncTx
 
 
@@ -42,6 +47,10 @@ def _time(label: str, calls: Sequence[Callable[[], object]], counter: _Counter) 
     p50, p95 = ms[len(ms) // 2], ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
     per_call = counter.statements / len(calls)
     print(f"{label:<28} p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  {per_call:5.1f} statements")
+
+
+def _session_bests(stx: SyncTx, session_id: int) -> object:
+    return session_bests_sync(stx, session_id, stored_teams_sync(stx, session_id))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     picks = rng.sample(rounds, args.runs)
     _time("round notes (per round)", [partial(round_bests_sync, stx, r) for r in picks], counter)
+    sessions = [int(r[0]) for r in conn.execute("SELECT id FROM sessions WHERE derived = 1 ORDER BY id")]
+    # At close (and for /last_session) the session is the newest; `statsbot session show` may ask for any.
+    newest = [partial(_session_bests, stx, s) for s in sessions[-args.runs :]]
+    _time("session notes, newest", newest, counter)
+    _time(
+        "session notes, any",
+        [partial(_session_bests, stx, s) for s in rng.sample(sessions, args.runs)],
+        counter,
+    )
     who = [rng.choice(keys) for _ in range(args.runs)]
     _time("/stats W/L (all time)", [partial(player_boards.win_loss_sync, stx, k) for k in who], counter)
     for label, days, minimum in (("all", None, 20), ("month", 29, 10), ("week", 6, 5)):

@@ -42,9 +42,11 @@ def session_bests_sync(stx: SyncTx, session_id: int, teams: SessionTeams) -> Ses
     if s is None:
         return None
     start = str(s[0])
+    # INDEXED BY rounds_session: ordered by played_at, SQLite would rather walk every round in time order.
     rows = stx.fetchall(
         f"SELECT p.player_key, p.clean_name, coalesce(p.kills, 0), CASE WHEN {_DPM_ROWS} THEN {_DPM} END, "
-        "r.map FROM rounds r JOIN player_stats p ON p.round_id = r.id WHERE r.session_id = ? "
+        "r.map FROM rounds r INDEXED BY rounds_session JOIN player_stats p ON p.round_id = r.id "
+        "WHERE r.session_id = ? "
         "AND r.status IN ('r1', 'paired') AND p.guid != 'OMNIBOT0' AND p.team IN (1, 2) "
         "ORDER BY r.played_at, r.filename, p.player_key",
         (session_id,),
@@ -84,7 +86,8 @@ def session_bests_sync(stx: SyncTx, session_id: int, teams: SessionTeams) -> Ses
 def _fastest(stx: SyncTx, session_id: int, start: str, teams: SessionTeams) -> list[Beaten]:
     """Each map's fastest completed attack of the session, where it beat every earlier one."""
     rows = stx.fetchall(
-        "SELECT id, map, duration_s FROM rounds WHERE session_id = ? AND status IN ('r1', 'paired') "
+        "SELECT id, map, duration_s FROM rounds INDEXED BY rounds_session "
+        "WHERE session_id = ? AND status IN ('r1', 'paired') "
         "AND winner != defender AND duration_s > 0 ORDER BY played_at, filename",
         (session_id,),
     )
