@@ -7,6 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from bot.db.connection import SyncTx, as_async
+from bot.db.reads import ReadConnection
 from bot.stats.matching import best_matches, normalise, subsequence_pattern
 
 _PLAYER = "p.player_key, p.guid, p.clean_name, p.name, p.rounds, p.first_seen, p.last_seen, p.is_bot"
@@ -178,7 +179,12 @@ def linked_key_sync(stx: SyncTx, discord_user_id: int) -> str | None:
 
 get_player = as_async(get_player_sync)
 find_player = as_async(find_player_sync)
-search = as_async(search_sync)
+
 aliases = as_async(aliases_sync)
 linked_members = as_async(linked_members_sync)
 linked_key = as_async(linked_key_sync)
+
+
+async def search(reads: ReadConnection, text: str, *, limit: int = 25) -> list[Suggestion]:
+    """search_sync for a keystroke: on the caller's thread (ReadConnection.call_here, ~1 ms), no hop."""
+    return await reads.call_here(search_sync, text, limit=limit)

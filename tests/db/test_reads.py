@@ -12,6 +12,7 @@ import pytest
 from bot.config import Settings
 from bot.db.connection import Database
 from bot.db.tx import DRIVER_ERRORS
+from bot.errors import DatabaseError
 from bot.factory import import_settings
 from bot.ingest.importer import import_file
 
@@ -59,3 +60,32 @@ async def test_a_chat_read_does_not_wait_for_an_open_transaction(db: Database) -
 async def test_the_read_connection_refuses_writes(db: Database) -> None:
     with pytest.raises(DRIVER_ERRORS, match=r"readonly|read-only|query_only"):
         await db.reads.fetchall("INSERT INTO chat_state(key, value, updated_at) VALUES ('k', 'v', 0)")
+
+
+async def test_call_here_reads_on_the_calling_thread_over_its_own_read_only_connection(
+    sqlite_db: Database,
+) -> None:
+    """The autocomplete's road (player_lookup.search) on SQLite: no thread hop, the same snapshot rules,
+    no writes. (On PostgreSQL call_here is call: a network round trip never blocks the event loop.)"""
+    db = sqlite_db
+    import threading
+
+    from bot.db.tx import SyncTx
+
+    def where(stx: SyncTx) -> tuple[int, int]:
+        row = stx.fetchone("SELECT count(*) FROM chat_state")
+        assert row is not None
+        return threading.get_ident(), int(row[0])
+
+    loop_thread = threading.get_ident()
+    assert (await db.reads.call_here(where))[0] == loop_thread
+    assert (await db.reads.call(where))[0] != loop_thread  # the other road hops to the read thread
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO chat_state(key, value, updated_at) VALUES ('k', 'v', 0)")
+        assert (await db.reads.call_here(where))[1] == 0  # not committed yet: invisible, and no waiting
+    assert (await db.reads.call_here(where))[1] == 1
+    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+        await db.reads.call_here(SyncTx.execute, "DELETE FROM chat_state")
+    await db.reads.close()
+    with pytest.raises(DatabaseError, match="closed"):
+        await db.reads.call_here(where)
