@@ -13,7 +13,9 @@ distinct statement text (cached):
   only NULL, TRUE and FALSE);
 - `CAST(… AS REAL)` becomes `AS DOUBLE PRECISION` (PostgreSQL's REAL is a 4-byte float);
 - SQLite's planner hints `INDEXED BY name` and `+column` (no index for this term) are dropped;
-- `value ->> 0` of a `json_each(?)` row (an inner array, text on PostgreSQL) reads it as json.
+- `value ->> 0` of a `json_each(?)` row (an inner array, text on PostgreSQL) reads it as json;
+- `CROSS JOIN` becomes `JOIN`: statsbot writes CROSS JOIN only as SQLite's way to keep the join order
+  (always with an ON clause), which PostgreSQL's planner decides by itself.
 
 Functions SQLite has and PostgreSQL lacks (`instr`, two-argument `max`/`min`, `round` of a double)
 are created in the PostgreSQL database itself (bot/db/postgresql_compat.sql), so the text stays as
@@ -41,7 +43,8 @@ _TOKEN = re.compile(
     | (?P<is_>\bIS\s+(?!NOT\b|NULL\b|TRUE\b|FALSE\b|DISTINCT\b))      # a IS b
     | (?P<real>\bAS\s+REAL\b)                    # CAST(x AS REAL)
     | (?P<unary_plus>(?<=[\s(,])\+(?=[A-Za-z_]))    # +column: SQLite's "do not use an index" idiom
-    | (?P<json_index>\bvalue\s*->>\s*\d+)            # value ->> 0 of a json_each(?) row
+    | (?P<json_index>\b(?:\w+\.)?value\s*->>\s*\d+)   # [j.]value ->> 0 of a json_each(?) row
+    | (?P<cross_join>\bCROSS\s+JOIN\b)             # SQLite's join-order hint (always with ON here)
     | (?P<indexed>\s+INDEXED\s+BY\s+\w+)          # SQLite's planner hint
     """,
     re.VERBOSE | re.IGNORECASE,
@@ -82,7 +85,10 @@ def to_postgresql(sql: str) -> str:
         elif kind == "unary_plus":
             pass
         elif kind == "json_index":
-            out.append(f"(CAST(value AS json) ->> {text.rsplit('>', 1)[1].strip()})")
+            column, index = (part.strip() for part in text.split("->>"))
+            out.append(f"(CAST({column} AS json) ->> {index})")
+        elif kind == "cross_join":
+            out.append("JOIN")
         elif kind == "indexed":
             pass  # PostgreSQL's planner picks indexes by itself
         elif kind == "real":

@@ -80,6 +80,13 @@ class PgReadConnection:
             raise DatabaseError(f"read connection to {self.path} is closed")
         return await self._thread.submit(fn, self._stx, *args, **kwargs)
 
+    async def call_here(
+        self, fn: Callable[Concatenate[SyncTx, P], T], /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """SQLite answers short reads on the calling thread (bot/db/reads.py); a PostgreSQL query is a
+        network round trip, which must never block the event loop: the read thread answers."""
+        return await self.call(fn, *args, **kwargs)
+
     async def fetchall(self, sql: str, params: Params = ()) -> list[Any]:
         return await self.call(fetchall_on, sql, params)
 

@@ -128,7 +128,7 @@ def _beaten(
 
 def _history(stx: SyncTx, select: str, *params: object) -> bool:
     """Whether `select` (rows of earlier counted rounds) finds at least MIN_HISTORY rows."""
-    r = stx.fetchone(f"SELECT count(*) FROM ({select} LIMIT {MIN_HISTORY})", params)
+    r = stx.fetchone(f"SELECT count(*) FROM ({select} LIMIT {MIN_HISTORY}) AS earlier", params)
     return r is not None and int(r[0]) >= MIN_HISTORY
 
 

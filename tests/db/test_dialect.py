@@ -26,6 +26,11 @@ from bot.db.dialect import is_postgresql_url, to_postgresql
         ("SELECT realm, likes FROM t", "SELECT realm, likes FROM t"),
         ("SELECT k FROM p INDEXED BY p_kills WHERE k > ?", "SELECT k FROM p WHERE k > %s"),
         (
+            "SELECT 1 FROM json_each(?) j CROSS JOIN a ON a.k = j.value ->> 0",
+            "SELECT 1 FROM json_array_elements_text(CAST(%s AS json)) j "
+            "JOIN a ON a.k = (CAST(j.value AS json) ->> 0)",
+        ),
+        (
             "SELECT a + 1, b FROM t WHERE +t.r >= ? GROUP BY +k",
             "SELECT a + 1, b FROM t WHERE t.r >= %s GROUP BY k",
         ),

@@ -84,7 +84,7 @@ async def test_call_here_reads_on_the_calling_thread_over_its_own_read_only_conn
         await tx.execute("INSERT INTO chat_state(key, value, updated_at) VALUES ('k', 'v', 0)")
         assert (await db.reads.call_here(where))[1] == 0  # not committed yet: invisible, and no waiting
     assert (await db.reads.call_here(where))[1] == 1
-    with pytest.raises(sqlite3.OperationalError, match=r"readonly|read-only|query_only"):
+    with pytest.raises(DRIVER_ERRORS, match=r"readonly|read-only|query_only"):
         await db.reads.call_here(SyncTx.execute, "DELETE FROM chat_state")
     await db.reads.close()
     with pytest.raises(DatabaseError, match="closed"):
