@@ -88,7 +88,7 @@ def search_sync(stx: SyncTx, text: str, *, limit: int = 25) -> list[Suggestion]:
     if not query:
         rows = stx.fetchall(
             "SELECT player_key, clean_name, clean_name, rounds FROM players WHERE is_bot = 0 "
-            "ORDER BY rounds DESC LIMIT ?",
+            "ORDER BY rounds DESC, player_key LIMIT ?",  # ties in a stated order, the same on every engine
             (limit,),
         )
         return [Suggestion(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]

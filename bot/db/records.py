@@ -43,14 +43,16 @@ def best_dpm_sync(stx: SyncTx, *, map_name: str | None = None, limit: int = 3) -
 
 def _best(stx: SyncTx, column: str, where: str, map_name: str | None, limit: int) -> list[PlayerRecord]:
     # The round's status (and map) is checked per row in index order, so the walk stops after `limit`
-    # hits; a join would make SQLite scan every round first (a Bloom filter over `rounds`).
+    # hits; a join would make SQLite scan every round first (a Bloom filter over `rounds`). Equal values
+    # are shown earliest round first on both engines (which of several tied at the cut is listed is the
+    # index's order: a stated order there would make SQLite read every tie).
     rows = stx.fetchall(
         f"SELECT b.value, b.player_key, b.clean_name, r.map, r.played_at, r.round_number FROM ("
         f"SELECT {column} AS value, p.player_key, p.clean_name, p.round_id "
         f"FROM player_stats p INDEXED BY {_index(column)} WHERE {where} AND p.guid != 'OMNIBOT0' "
         "AND (SELECT r.status IN ('r1', 'paired') AND (CAST(:map AS TEXT) IS NULL OR r.map = :map) "
         f"FROM rounds r WHERE r.id = p.round_id) ORDER BY {column} DESC LIMIT :limit"
-        ") b JOIN rounds r ON r.id = b.round_id ORDER BY b.value DESC",
+        ") b JOIN rounds r ON r.id = b.round_id ORDER BY b.value DESC, r.played_at, b.player_key",
         {"map": map_name, "limit": limit},
     )
     return [PlayerRecord(float(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5])) for r in rows]
