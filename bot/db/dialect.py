@@ -56,6 +56,34 @@ def is_postgresql_url(target: object) -> bool:
     return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
+# What each token kind becomes when the replacement does not depend on the token's text.
+_FIXED = {
+    "qmark": "%s",
+    "percent": "%%",
+    "json_each": "json_array_elements_text(CAST(%s AS json))",
+    "is_not": "IS DISTINCT FROM ",
+    "is_": "IS NOT DISTINCT FROM ",
+    "like": "ILIKE",
+    "cross_join": "JOIN",
+    "real": "AS DOUBLE PRECISION",
+    "unary_plus": "",
+    "indexed": "",  # PostgreSQL's planner picks indexes by itself
+}
+
+
+def _rewrite(kind: str, text: str) -> str:
+    if kind in _FIXED:
+        return _FIXED[kind]
+    if kind in ("string", "ident", "comment"):
+        return text.replace("%", "%%")
+    if kind == "named":
+        return f"%({text[1:]})s"
+    if kind == "json_index":
+        column, index = (part.strip() for part in text.split("->>"))
+        return f"(CAST({column} AS json) ->> {index})"
+    return text  # cast (::): unchanged
+
+
 @functools.lru_cache(maxsize=4096)
 def to_postgresql(sql: str) -> str:
     """`sql` as PostgreSQL (psycopg, `%s` parameters) accepts it, with the same meaning."""
@@ -64,36 +92,6 @@ def to_postgresql(sql: str) -> str:
     for match in _TOKEN.finditer(sql):
         out.append(sql[pos : match.start()])
         pos = match.end()
-        kind = match.lastgroup
-        text = match.group()
-        if kind in ("string", "ident", "comment"):
-            out.append(text.replace("%", "%%"))
-        elif kind == "named":
-            out.append(f"%({text[1:]})s")
-        elif kind == "qmark":
-            out.append("%s")
-        elif kind == "percent":
-            out.append("%%")
-        elif kind == "json_each":
-            out.append("json_array_elements_text(CAST(%s AS json))")
-        elif kind == "is_not":
-            out.append("IS DISTINCT FROM ")
-        elif kind == "is_":
-            out.append("IS NOT DISTINCT FROM ")
-        elif kind == "like":
-            out.append("ILIKE")
-        elif kind == "unary_plus":
-            pass
-        elif kind == "json_index":
-            column, index = (part.strip() for part in text.split("->>"))
-            out.append(f"(CAST({column} AS json) ->> {index})")
-        elif kind == "cross_join":
-            out.append("JOIN")
-        elif kind == "indexed":
-            pass  # PostgreSQL's planner picks indexes by itself
-        elif kind == "real":
-            out.append("AS DOUBLE PRECISION")
-        else:  # cast: unchanged
-            out.append(text)
+        out.append(_rewrite(str(match.lastgroup), match.group()))
     out.append(sql[pos:])
     return "".join(out)
