@@ -1,4 +1,4 @@
-"""Upkeep commands: retention, health, db check|backup."""
+"""Upkeep commands: retention, health, db check|backup|migrate."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.commands import dbmigrate
 from bot.commands.common import EXIT_FAILURE, EXIT_OK, err, load, open_db, out, print_json, run_async, usage
 
 
@@ -21,13 +22,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_health)
 
-    db = subparsers.add_parser("db", help="database: check | backup")
+    db = subparsers.add_parser("db", help="database: check | backup | migrate")
     db.set_defaults(handler=lambda _a: usage(db))
     sub = db.add_subparsers(dest="db_command", metavar="SUBCOMMAND")
     sub.add_parser("check", help="full integrity check").set_defaults(handler=_db_check)
     b = sub.add_parser("backup", help="online backup into [backup] dir, keeping the newest N")
     b.add_argument("--dest", type=Path, help="folder (default: [backup] dir, else data_dir/backups)")
     b.set_defaults(handler=_db_backup)
+    dbmigrate.register(sub)
 
 
 def _retention(args: argparse.Namespace) -> int:

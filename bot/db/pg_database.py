@@ -137,9 +137,14 @@ class PgDatabase(Database):
         *,
         continuity: cont.Continuity | None = None,
         application_name: str = "statsbot",
+        copying: bool = False,
     ) -> PgDatabase:
         """Connect, create the compat functions and apply the PostgreSQL migrations (one transaction
-        each; a schema newer than this code is refused), then open the read connection."""
+        each; a schema newer than this code is refused), then open the read connection.
+
+        A database that `statsbot db migrate` is still filling (its progress record is there: the copy
+        was interrupted) is refused, unless `copying` (that command itself): the daemon would import and
+        post again every file the copy has not reached yet."""
         from bot.db.pg_migrations import apply_pg_migrations
 
         thread = _Thread("pg-write")
@@ -152,6 +157,8 @@ class PgDatabase(Database):
         try:
             await thread.submit(pg_engine.apply_compat, conn)
             version = await thread.submit(apply_pg_migrations, conn)
+            if not copying:
+                await thread.submit(_refuse_unfinished_copy, conn, redacted(url))
             db._reads = cast(Any, await PgReadConnection.open(url, f"{application_name}-reads"))
         except BaseException:
             await db.close()
@@ -201,3 +208,15 @@ class PgDatabase(Database):
                 with contextlib.suppress(Exception):
                     await self._thread.submit(conn.close)
             await asyncio.to_thread(self._thread.stop)
+
+
+def _refuse_unfinished_copy(conn: Any, where: str) -> None:
+    from bot.db.table_copy import MARKER
+
+    row = conn.execute(f"SELECT to_regclass('{MARKER}') IS NOT NULL").fetchone()
+    if row is not None and row[0]:
+        raise DatabaseError(
+            f"{where}: `statsbot db migrate` has not finished copying into this database (the copy was "
+            "interrupted, or its verification failed): run the same `statsbot db migrate --to …` again "
+            "to finish it before statsbot uses this database"
+        )
