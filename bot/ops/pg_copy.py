@@ -122,6 +122,10 @@ async def _occupied(target: Database, shapes: Sequence[tc.TableShape]) -> dict[s
     return {name: n for name, n in counts.items() if n}
 
 
+def _rows(n: int) -> str:
+    return f"{n} row" if n == 1 else f"{n} rows"
+
+
 async def migrate(
     source: Database,
     target: Database,
@@ -154,11 +158,12 @@ async def migrate(
             if all(c.ok for c in checks):
                 say(f"the target already holds a complete, verified copy of {source_label}: nothing to do")
                 return MigrateResult("already", checks, 0)
-            what = ", ".join(f"{name} {n} rows" for name, n in sorted(occupied.items()))
+            what = ", ".join(f"{name} {_rows(n)}" for name, n in sorted(occupied.items()))
+            differ = ", ".join(c.table for c in checks if not c.ok)
             raise MigrateRefused(
-                f"the target is not empty and was not filled by `statsbot db migrate` from {source_label}: "
-                f"{what} (tables that differ from the source: {[c.table for c in checks if not c.ok]}). "
-                "Use --force to EMPTY it (deletes those rows) and copy"
+                f"the target is not empty and holds no copy of {source_label} (finished or not): it has "
+                f"{what}; it differs from the source in {differ}. Use --force to EMPTY it (deletes all "
+                "of that) and copy"
             )
     if force or not progress:
         await target.run_transaction(tc.start_copy, shapes, source_label, instance)
