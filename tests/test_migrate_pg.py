@@ -146,6 +146,10 @@ async def test_the_daemon_continues_on_postgresql_without_importing_or_posting_a
         code, after, err = await statsbot(config, "diagnose", "--json")
         assert code == 0, err
         assert _comparable(json.loads(after)) == _comparable(json.loads(before))
+        report = json.loads(after)
+        assert report["healthy"] is True
+        assert report["servers"][0]["counts"]["rounds"] == len(EVENING)
+        assert report["servers"][0]["differences"] == []
 
         for i, name in enumerate(LATER[:2]):  # a new round pair on the server
             rig.write(name, (samples_dir / name).read_bytes(), mtime=BASE_MTIME + 100 + i)

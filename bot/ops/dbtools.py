@@ -18,6 +18,7 @@ log = structlog.get_logger(__name__)
 
 BACKUP_PREFIX = "statsbot-"
 BACKUP_SUFFIX = ".db"
+DUMP_SUFFIX = ".dump"  # pg_dump's custom format (PostgreSQL: bot/ops/pg_backup.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +123,12 @@ def _companions(path: Path) -> list[Path]:
 
 
 def list_backups(folder: Path) -> list[Path]:
-    """Backups in `folder`, oldest first (the UTC timestamp in the name sorts chronologically)."""
+    """Backups in `folder` (SQLite files and pg_dump files), oldest first (the UTC timestamp in the name
+    sorts chronologically)."""
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.glob(f"{BACKUP_PREFIX}*{BACKUP_SUFFIX}") if p.is_file())
+    found = [*folder.glob(f"{BACKUP_PREFIX}*{BACKUP_SUFFIX}"), *folder.glob(f"{BACKUP_PREFIX}*{DUMP_SUFFIX}")]
+    return sorted((p for p in found if p.is_file()), key=lambda p: p.name)
 
 
 def rotate_backups(folder: Path, keep: int) -> list[Path]:
@@ -146,10 +149,18 @@ def rotate_backups(folder: Path, keep: int) -> list[Path]:
 
 async def backup_database(db: Database, folder: Path, *, keep: int, now: dt.datetime | None = None) -> Path:
     """Online backup into `folder/statsbot-<UTC ts>.db` (one self-contained file), verified, then rotation.
+    On PostgreSQL: `statsbot-<UTC ts>.dump` by pg_dump, or a SQLite file without it (bot/ops/pg_backup.py).
 
     Raises DatabaseError when the copy does not verify (the bad copy is removed, older ones are kept).
     """
     stamp = (now or dt.datetime.now(dt.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    if db.engine == "postgresql":  # pg_dump, else a verified logical copy into SQLite (bot/ops/pg_backup.py)
+        from bot.ops.pg_backup import backup_postgresql
+
+        dest = await backup_postgresql(db, folder, stamp, BACKUP_PREFIX)
+        removed = rotate_backups(folder, keep)
+        log.info("db_backup_done", path=str(dest), kept=keep, removed=[p.name for p in removed])
+        return dest
     dest = folder / f"{BACKUP_PREFIX}{stamp}{BACKUP_SUFFIX}"
     await db.backup(dest)
     problems = await asyncio.to_thread(_verify_copy, dest)
