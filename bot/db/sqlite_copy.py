@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.db import pg_engine
 from bot.db import table_copy as tc
 from bot.db.migrations_runner import apply_migrations
+from bot.db.table_checksum import table_digest
 from bot.db.tx import SyncTx
 
 _SEQUENCE_SQL = "SELECT pg_sequence_last_value(CAST(pg_get_serial_sequence(?, ?) AS regclass))"
@@ -56,7 +57,7 @@ def logical_backup(url: str, dest: Path, chunk: int = 5000) -> list[str]:
             conn.execute(sql)
         conn.execute("COMMIT")
         conn.execute("PRAGMA journal_mode=DELETE")
-        bad = [s.name for s in shapes if tc.table_digest(pg, s) != tc.table_digest(lite, s)]
+        bad = [s.name for s in shapes if table_digest(pg, s) != table_digest(lite, s)]
         problems = [str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
         return bad + ([f"integrity_check: {'; '.join(problems[:3])}"] if problems != ["ok"] else [])
     finally:

@@ -1,8 +1,8 @@
 """The SQL of copying a whole database table by table (`statsbot db migrate`, bot/ops/pg_copy.py).
 
-Engine-neutral reads (keyset chunks in primary-key order, the checksum of a table) run on either
-engine's SyncTx; the PostgreSQL side adds what a copy into it needs: the schema read from its catalog
-(columns, primary keys, foreign keys, identity columns), COPY with the user triggers disabled for the
+Engine-neutral reads (keyset chunks in primary-key order; checksums in bot/db/table_checksum.py) run
+on either engine's SyncTx; the PostgreSQL side adds what a copy into it needs: the schema read from its
+catalog (columns, primary keys, foreign keys, identity columns), COPY with the user triggers disabled for the
 chunk's transaction (the aggregate triggers must not count copied rows twice: the aggregate tables are
 copied as they are), the fix-up of self-references, `setval` past the copied ids, and the progress
 record `migration_copy` that makes an interrupted copy resumable.
@@ -10,10 +10,9 @@ record `migration_copy` that makes an interrupted copy resumable.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,46 +153,6 @@ def read_chunk(
 def count_rows(stx: SyncTx, table: str) -> int:
     row = stx.fetchone(f"SELECT count(*) FROM {q(table)}")
     return int(row[0]) if row is not None else 0
-
-
-def _encode(value: Any, kind: str) -> str:
-    if value is None:
-        return "N"
-    if kind == "float" and isinstance(value, int):
-        value = float(value)  # an integral value in a REAL column
-    if isinstance(value, int):
-        return f"i{value}"
-    if isinstance(value, float):
-        return f"f{value!r}"
-    if isinstance(value, bytes | bytearray | memoryview):
-        return "x" + bytes(value).hex()
-    text = str(value)
-    return f"s{len(text)}:{text}"
-
-
-def rows_digest(rows: Iterator[tuple[Any, ...]], kinds: Sequence[str]) -> tuple[int, str]:
-    """(row count, sha256) of rows in key order, each value canonically encoded (floats by repr,
-    bytes as hex, None as N): the same figure on both engines for the same data."""
-    digest = hashlib.sha256()
-    n = 0
-    for row in rows:
-        n += 1
-        digest.update("\x1f".join(_encode(v, k) for v, k in zip(row, kinds, strict=True)).encode())
-        digest.update(b"\x1e")
-    return n, digest.hexdigest()
-
-
-def table_digest(stx: SyncTx, shape: TableShape, chunk: int = 5000) -> tuple[int, str]:
-    """The checksum of one table, read in key-order chunks (never the whole table in memory)."""
-
-    def rows() -> Iterator[tuple[Any, ...]]:
-        after: list[Any] | None = None
-        index = shape.key_index()
-        while batch := read_chunk(stx, shape, after, chunk):
-            yield from batch
-            after = [batch[-1][i] for i in index]
-
-    return rows_digest(rows(), shape.kinds)
 
 
 # --- writes on the PostgreSQL target --------------------------------------------------------------

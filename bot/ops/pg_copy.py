@@ -25,6 +25,7 @@ import structlog
 
 from bot.db import table_copy as tc
 from bot.db.connection import Database
+from bot.db.table_checksum import table_digest
 from bot.errors import DatabaseError
 
 log = structlog.get_logger(__name__)
@@ -111,8 +112,8 @@ async def verify(
     """Row count and checksum of every table, read the same way on both sides."""
     checks = []
     for shape in shapes:
-        rows_s, sum_s = await source.call(tc.table_digest, shape)
-        rows_t, sum_t = await target.call(tc.table_digest, shape)
+        rows_s, sum_s = await source.call(table_digest, shape)
+        rows_t, sum_t = await target.call(table_digest, shape)
         checks.append(TableCheck(shape.name, rows_s, sum_s, rows_t, sum_t))
     return tuple(checks)
 
