@@ -33,6 +33,8 @@ def _db_migrate(args: argparse.Namespace) -> int:
     from bot.db.connection import Database
     from bot.db.dialect import is_postgresql_url
     from bot.db.pg_database import PgDatabase, redacted
+    from bot.db.tx import EngineError
+    from bot.errors import DatabaseError
     from bot.factory import continuity
     from bot.ops.dbtools import missing_message
     from bot.ops.pg_copy import DEFAULT_CHUNK, config_advice, migrate
@@ -60,6 +62,12 @@ def _db_migrate(args: argparse.Namespace) -> int:
                 result = await migrate(
                     src, dst, source_label=str(source), force=args.force, chunk=chunk, say=out
                 )
+            except EngineError as exc:  # a refused statement mid-copy: what was committed stays, resumable
+                raise DatabaseError(
+                    f"copy into {redacted(args.to)} stopped: {exc} — the copy runs as the owner of the "
+                    "statsbot tables (it turns their triggers off while copying); fix the cause and run the "
+                    "same command again: it resumes where it stopped"
+                ) from exc
             finally:
                 await dst.close()
         finally:

@@ -151,6 +151,11 @@ async def migrate(
                 f"{first.instance}), not of {source_label} (instance {instance}): finish that one, or use "
                 "--force to empty the target and start over"
             )
+        if set(progress) != {s.name for s in shapes}:
+            raise MigrateRefused(
+                "the schema changed since this copy started (statsbot was upgraded in between): "
+                "use --force to empty the target and copy again"
+            )
         say(f"resuming the unfinished copy of {source_label}")
     elif not progress and not force:
         occupied = await _occupied(target, shapes)
