@@ -1,0 +1,55 @@
+"""Throw-away PostgreSQL databases for the benches: created at the start of a run, dropped at its end.
+
+The admin URL (a user allowed to CREATE DATABASE) comes from STATSBOT_TEST_PG_URL, as for the tests,
+else the local cluster over TCP: postgresql://postgres@127.0.0.1:5432/postgres.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ADMIN_URL_ENV = "STATSBOT_TEST_PG_URL"
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+ENGINES = ("sqlite", "postgresql")
+
+
+def admin_url() -> str:
+    return os.environ.get(ADMIN_URL_ENV) or DEFAULT_ADMIN_URL
+
+
+def engines(choice: str) -> tuple[str, ...]:
+    """The `--engine` choice (sqlite, postgresql or both) as the engines to run, SQLite first."""
+    return ENGINES if choice == "both" else (choice,)
+
+
+def with_database(url: str, dbname: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+@contextmanager
+def scratch_database(prefix: str = "statsbot_bench_") -> Iterator[str]:
+    """A new empty database (from template0) on the admin URL's server; its URL. Dropped afterwards,
+    WITH (FORCE), so a connection the bench leaked does not keep it alive."""
+    admin = admin_url()
+    name = prefix + secrets.token_hex(5)
+    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'".encode())
+    try:
+        yield with_database(admin, name)
+    finally:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def server_settings(url: str) -> str:
+    """The server settings that move the figures, for the report."""
+    names = ("server_version", "synchronous_commit", "fsync", "shared_buffers", "wal_level")
+    with psycopg.connect(url, autocommit=True) as conn:
+        return ", ".join(f"{n}={conn.execute(f'SHOW {n}'.encode()).fetchone()[0]}" for n in names)  # type: ignore[index]
