@@ -111,6 +111,7 @@ class App:
             self.settings.db_target,
             continuity=continuity(self.settings, accept_data_loss=self.accept_data_loss),
             defer_check=True,
+            synchronous_commit=self.settings.database.synchronous_commit,
         )
         try:
             memory = await MemoryCache.load(self.db)

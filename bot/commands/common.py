@@ -79,7 +79,9 @@ async def open_db(settings: Settings, *, write: bool, accept_data_loss: bool = F
     from bot.factory import continuity
 
     if settings.on_postgresql:  # no file to find; several processes may write (bot/db/pg_database.py)
-        return await Database.open(settings.db_target, lock=write)
+        return await Database.open(
+            settings.db_target, lock=write, synchronous_commit=settings.database.synchronous_commit
+        )
     path = settings.paths.db_path
     if not write and not await asyncio.to_thread(path.exists):
         # Never create an empty database just to read it: a wrong --config or working directory, or a

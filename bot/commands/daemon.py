@@ -117,7 +117,10 @@ def _import(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         guard = continuity(settings, accept_data_loss=args.accept_data_loss)
-        async with await Database.open(settings.db_target, continuity=guard) as db:
+        opened = Database.open(
+            settings.db_target, continuity=guard, synchronous_commit=settings.database.synchronous_commit
+        )
+        async with await opened as db:
             bar = ProgressBar(sys.stderr)  # its clock starts with the backfill's: the two rates agree
             summary = await backfill(db, files, server=server, settings=knobs, progress=bar.update)
         bar.finish()

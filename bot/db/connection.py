@@ -158,6 +158,7 @@ class Database:
         lock: bool = True,
         continuity: cont.Continuity | None = None,
         defer_check: bool = False,
+        synchronous_commit: bool = True,
     ) -> Database:
         """Open (creating if needed) and migrate the database at `path`.
 
@@ -171,12 +172,16 @@ class Database:
         here unless `defer_check` and the previous run shut down cleanly (its marker, taken here so that
         a crash from now on leaves none) within CHECK_MAX_AGE_SECONDS of a passed check; then
         `check_deferred` is True and the caller owes the check (the daemon runs it in the background).
-        A `postgresql://` URL opens the PostgreSQL backend instead (bot/db/pg_database.py): same API.
+        A `postgresql://` URL opens the PostgreSQL backend instead (bot/db/pg_database.py): same API;
+        `synchronous_commit=False` is for PostgreSQL only (config `[database] synchronous_commit`: SQLite
+        always runs with synchronous=NORMAL, the same trade).
         """
         if is_postgresql_url(path):
             from bot.db.pg_database import PgDatabase
 
-            return await PgDatabase.open_url(str(path), continuity=continuity)
+            return await PgDatabase.open_url(
+                str(path), continuity=continuity, synchronous_commit=synchronous_commit
+            )
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         lock_fd = acquire_lock(path) if lock else None

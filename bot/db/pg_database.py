@@ -138,18 +138,29 @@ class PgDatabase(Database):
         continuity: cont.Continuity | None = None,
         application_name: str = "statsbot",
         copying: bool = False,
+        synchronous_commit: bool = True,
     ) -> PgDatabase:
         """Connect, create the compat functions and apply the PostgreSQL migrations (one transaction
         each; a schema newer than this code is refused), then open the read connection.
 
         A database that `statsbot db migrate` is still filling (its progress record is there: the copy
         was interrupted) is refused, unless `copying` (that command itself): the daemon would import and
-        post again every file the copy has not reached yet."""
+        post again every file the copy has not reached yet.
+
+        `synchronous_commit=False`: this writer's commits return before their WAL reaches the disk
+        (SET synchronous_commit = off, this connection only; config `[database] synchronous_commit`,
+        docs/OPERATIONS.md). Still atomic and in order; a crash of the PostgreSQL server may lose the
+        last ones, which are then imported again."""
         from bot.db.pg_migrations import apply_pg_migrations
 
         thread = _Thread("pg-write")
         try:
-            conn = await thread.submit(pg_engine.connect, url, application_name=application_name)
+            conn = await thread.submit(
+                pg_engine.connect,
+                url,
+                application_name=application_name,
+                synchronous_commit=synchronous_commit,
+            )
         except BaseException:
             thread.stop()
             raise

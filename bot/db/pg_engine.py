@@ -65,9 +65,11 @@ def _row_factory(cursor: Any) -> Callable[[Sequence[Any]], PgRow]:
 
 
 def connect(
-    url: str, *, application_name: str = "statsbot", read_only: bool = False
+    url: str, *, application_name: str = "statsbot", read_only: bool = False, synchronous_commit: bool = True
 ) -> psycopg.Connection[Any]:
-    """A connection in autocommit mode with statsbot's row and type conventions. Raises EngineError."""
+    """A connection in autocommit mode with statsbot's row and type conventions. Raises EngineError.
+
+    `synchronous_commit=False` sets it off for this connection only (the server's default otherwise)."""
     import psycopg
     from psycopg.adapt import Dumper, Loader
 
@@ -88,8 +90,11 @@ def connect(
 
     try:
         params = conninfo_to_dict(url)
-        if read_only:  # added to the URL's own options (a search_path, say), not in place of them
+        # Added to the URL's own options (a search_path, say), not in place of them.
+        if read_only:
             params["options"] = f"{params.get('options') or ''} -c default_transaction_read_only=on".strip()
+        if not synchronous_commit:
+            params["options"] = f"{params.get('options') or ''} -c synchronous_commit=off".strip()
         params.setdefault("connect_timeout", 15)
         params["application_name"] = application_name
         conn = psycopg.connect(
