@@ -150,9 +150,7 @@ def generate(path: Path, rows: int, seed: int = 12) -> dict[str, float]:
                     s = rng.randint(0, 300)
                     weapon_rows.append((rid, guid, guid, w, rng.randint(0, s), s, rng.randint(0, 15),
                                         rng.randint(0, 12), rng.randint(0, 5)))  # fmt: skip
-            if len(player_rows) >= rows:
-                break
-        if len(player_rows) >= rows:
+        if len(player_rows) >= rows:  # after both rounds: no round 1 points at a round 2 never made
             break
     made = time.perf_counter() - started
     started = time.perf_counter()

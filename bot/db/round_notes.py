@@ -12,6 +12,7 @@ fastest attack), on the server (most kills, best DPM in a round) or of the playe
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from bot.db.connection import SyncTx
@@ -47,16 +48,18 @@ class RoundBests:
 
 def round_bests_sync(stx: SyncTx, round_id: int) -> RoundBests | None:
     """The round's records and personal bests; None for a round that does not count (yet)."""
+    # The round and the counted rounds on its map and everywhere (kept aggregates): one statement.
     rnd = stx.fetchone(
-        "SELECT map, status, winner != defender, duration_s, session_id FROM rounds WHERE id = ?", (round_id,)
+        "SELECT r.map, r.status, r.winner != r.defender, r.duration_s, r.session_id, "
+        "(SELECT t.rounds FROM map_totals t WHERE t.map = r.map), "
+        "(SELECT coalesce(sum(t.rounds), 0) FROM map_totals t) FROM rounds r WHERE r.id = ?",
+        (round_id,),
     )
     if rnd is None or str(rnd[1]) not in ("r1", "paired"):
         return None
     map_name = str(rnd[0])
-    on_map = stx.fetchone("SELECT rounds FROM map_totals WHERE map = ?", (map_name,))
-    everywhere = stx.fetchone("SELECT coalesce(sum(rounds), 0) FROM map_totals")
-    map_history = (int(on_map[0]) if on_map else 0) - 1
-    history = int(everywhere[0]) - 1 if everywhere else 0
+    map_history = (int(rnd[5]) if rnd[5] is not None else 0) - 1
+    history = int(rnd[6]) - 1
     players = stx.fetchall(
         f"SELECT p.player_key, p.clean_name, p.kills, CASE WHEN p.time_played_min >= {MIN_DPM_MINUTES} "
         f"AND p.damage_given > 0 THEN {_DPM} END, coalesce(pl.rounds, 0) - 1 "
@@ -68,15 +71,21 @@ def round_bests_sync(stx: SyncTx, round_id: int) -> RoundBests | None:
     most_kills = best_dpm = None
     if history >= MIN_HISTORY and players:
         top = players[0]
-        before = _top_other(stx, "p.kills", "player_stats_kills", "p.kills IS NOT NULL", round_id)
+        dpm_where = f"p.time_played_min >= {MIN_DPM_MINUTES} AND p.damage_given > 0"
+        server = stx.fetchone(  # both server records before this round: one statement
+            f"SELECT ({_top_other('p.kills', 'player_stats_kills', 'p.kills IS NOT NULL')}), "
+            f"({_top_other(_DPM, 'player_stats_dpm', dpm_where)})",
+            (round_id, round_id),
+        )
+        assert server is not None
+        before = None if server[0] is None else float(server[0])
         if before is not None and int(top[2]) > before:
             most_kills = Beaten(str(top[0]), str(top[1]), float(top[2]), before)
         dpms = [p for p in players if p[3] is not None]
-        if dpms:
+        if dpms and server[1] is not None:
             top = max(dpms, key=lambda p: (float(p[3]), str(p[1])))
-            where = f"p.time_played_min >= {MIN_DPM_MINUTES} AND p.damage_given > 0"
-            before = _top_other(stx, _DPM, "player_stats_dpm", where, round_id)
-            if before is not None and float(top[3]) > before:
+            before = float(server[1])
+            if float(top[3]) > before:
                 best_dpm = Beaten(str(top[0]), str(top[1]), float(top[3]), before)
     fastest = None
     if map_history >= MIN_HISTORY and rnd[2] and rnd[3]:
@@ -90,28 +99,38 @@ def round_bests_sync(stx: SyncTx, round_id: int) -> RoundBests | None:
             team = None if rnd[4] is None else current_teams_sync(stx, int(rnd[4])).attackers(round_id)
             fastest = Beaten("", team or "", float(rnd[3]), float(prev[0]), map_name)
     personal_kills, personal_dpm = [], []
-    for key, name, kills, dpm, rounds_before in players:
-        if int(rounds_before) < MIN_HISTORY:
-            continue
-        mine = "p.player_key = ?"
-        before = _top_other(stx, "p.kills", "player_stats_player_kills", mine, round_id, key)
-        if before is not None and int(kills) > before:
-            personal_kills.append(Beaten(str(key), str(name), float(kills), before))
-        if dpm is not None:
-            where = f"{mine} AND p.time_played_min >= {MIN_DPM_MINUTES} AND p.damage_given > 0"
-            before = _top_other(stx, _DPM, "player_stats_player_dpm", where, round_id, key)
-            if before is not None and float(dpm) > before:
-                personal_dpm.append(Beaten(str(key), str(name), float(dpm), before))
+    regulars = [p for p in players if int(p[4]) >= MIN_HISTORY]
+    bests = _personal_bests(stx, [str(p[0]) for p in regulars], round_id) if regulars else {}
+    for key, name, kills, dpm, _rounds_before in regulars:
+        kills_before, dpm_before = bests.get(str(key), (None, None))
+        if kills_before is not None and int(kills) > kills_before:
+            personal_kills.append(Beaten(str(key), str(name), float(kills), kills_before))
+        if dpm is not None and dpm_before is not None and float(dpm) > dpm_before:
+            personal_dpm.append(Beaten(str(key), str(name), float(dpm), dpm_before))
     return RoundBests(map_name, most_kills, best_dpm, fastest, personal_kills, personal_dpm)
 
 
-def _top_other(
-    stx: SyncTx, column: str, index: str, where: str, round_id: int, *params: object
-) -> float | None:
-    """The best `column` over counted rounds other than `round_id`: the first counted row of the index."""
-    r = stx.fetchone(
+def _top_other(column: str, index: str, where: str) -> str:
+    """The best `column` over counted rounds other than the round `?`: the first counted row of the index."""
+    return (
         f"SELECT {column} FROM player_stats p INDEXED BY {index} WHERE {where} AND p.guid != 'OMNIBOT0' "
-        f"AND p.round_id != ? AND {_COUNTED} ORDER BY {column} DESC LIMIT 1",
-        (*params, round_id),
+        f"AND p.round_id != ? AND {_COUNTED} ORDER BY {column} DESC LIMIT 1"
     )
-    return None if r is None or r[0] is None else float(r[0])
+
+
+def _personal_bests(
+    stx: SyncTx, keys: list[str], round_id: int
+) -> dict[str, tuple[float | None, float | None]]:
+    """Per player: the best kills and DPM over their other counted rounds, for all of them in ONE
+    statement (the same two index walks per player; one round trip on PostgreSQL, not two per player)."""
+    mine = "p.player_key = k.value"
+    dpm_where = f"{mine} AND p.time_played_min >= {MIN_DPM_MINUTES} AND p.damage_given > 0"
+    rows = stx.fetchall(
+        f"SELECT k.value, ({_top_other('p.kills', 'player_stats_player_kills', mine)}), "
+        f"({_top_other(_DPM, 'player_stats_player_dpm', dpm_where)}) FROM json_each(?) k",
+        (round_id, round_id, json.dumps(keys)),
+    )
+    return {
+        str(r[0]): (None if r[1] is None else float(r[1]), None if r[2] is None else float(r[2]))
+        for r in rows
+    }
