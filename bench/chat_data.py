@@ -211,3 +211,26 @@ def copy_to_postgresql(path: Path, url: str) -> dict[str, float]:
     finally:
         conn.close()
     return {"copy_s": copied, "migrate_s": migrated}
+
+
+KEPT = ("players", "player_aliases", "player_days", "player_maps", "player_weapons", "map_totals",
+        "player_map_results", "player_results")  # fmt: skip
+
+
+def kept_counts_differ(path: Path, url: str) -> dict[str, tuple[int, int]]:
+    """The kept aggregate tables whose row counts differ between the SQLite file and PostgreSQL (both
+    built by their own migrations from the same rows): {table: (sqlite, postgresql)}, empty when equal."""
+    src = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    conn = pg_engine.connect(url, read_only=True)
+    try:
+        differ = {}
+        for table in KEPT:
+            here = int(src.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            row = conn.execute(f"SELECT count(*) FROM {table}".encode()).fetchone()
+            there = int(row[0]) if row is not None else -1
+            if here != there:
+                differ[table] = (here, there)
+        return differ
+    finally:
+        src.close()
+        conn.close()

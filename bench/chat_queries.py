@@ -36,7 +36,7 @@ from typing import Any
 
 import psycopg
 
-from bench.chat_data import copy_to_postgresql, generate
+from bench.chat_data import KEPT, copy_to_postgresql, generate, kept_counts_differ
 from bench.pg_scratch import engines, scratch_database, server_settings
 from bot.db import chat_queries, pg_engine, player_boards, player_cards, player_lookup
 from bot.db.connection import Database
@@ -216,6 +216,10 @@ def measure_postgresql(path: Path, work: dict[str, list[Command]]) -> list[Resul
         info = copy_to_postgresql(path, url)
         print(f"postgresql: COPY of the generated rows {info['copy_s']:.1f} s, migrations + aggregate "
               f"backfill + ANALYZE {info['migrate_s']:.1f} s")  # fmt: skip
+        differ = kept_counts_differ(path, url)
+        if differ:
+            raise SystemExit(f"the engines built different aggregates (sqlite, postgresql): {differ}")
+        print(f"postgresql: same row counts as SQLite in {', '.join(KEPT)}")
         recording = stack.enter_context(pg_engine.connect(url, read_only=True))
         bare = stack.enter_context(psycopg.connect(url, autocommit=True))
 
