@@ -18,6 +18,7 @@ argument made for exactly-once on SQLite (read the state, decide, write, commit)
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -34,6 +35,13 @@ WRITER_LOCK_KEY = 0x57A7_5B07_0001  # every writing transaction
 SCHEMA_LOCK_KEY = 0x57A7_5B07_0002  # compat functions at connect (migrations have their own)
 
 COMPAT_SQL = Path(__file__).with_name("postgresql_compat.sql")
+
+# executemany of `INSERT INTO t(a, b) VALUES (?, ?)` (nothing else: no ON CONFLICT, no literals) with at
+# least this many rows goes through COPY (PgSyncTx._copy).
+COPY_MIN_ROWS = 2
+_PLAIN_INSERT = re.compile(
+    r"\s*INSERT\s+INTO\s+(\w+)\s*\(([\w\s,]+)\)\s*VALUES\s*\(\s*\?(?:\s*,\s*\?)*\s*\)\s*", re.IGNORECASE
+)
 
 
 class PgRow(tuple[Any, ...]):
@@ -157,7 +165,28 @@ class PgSyncTx(SyncTx):
         batch = list(rows)
         if not batch:
             return 0
+        plain = _PLAIN_INSERT.fullmatch(sql) if len(batch) >= COPY_MIN_ROWS else None
+        if plain is not None:
+            return self._copy(plain.group(1), plain.group(2), batch, sql)
         return int(self._run(sql, cast(Any, batch), many=True).rowcount)
+
+    def _copy(self, table: str, columns: str, batch: list[Sequence[Any]], sql: str) -> int:
+        """The rows of a plain INSERT (columns, then only placeholders) through COPY: one statement for
+        all of them, where executemany runs one per row (measured: 5.4 -> 4.0 ms for a round's ~7 player
+        and ~47 weapon rows, row triggers included). Row triggers fire as for INSERT; the values go
+        through the same dumpers (bools as 0/1)."""
+        import psycopg
+
+        self._db.statements += 1
+        names = ", ".join(c.strip() for c in columns.split(","))
+        try:
+            with self.pg.cursor() as cur:
+                with cur.copy(cast(Any, f"COPY {table} ({names}) FROM STDIN")) as copy:
+                    for row in batch:
+                        copy.write_row(row)
+                return len(batch)
+        except psycopg.Error as exc:
+            raise EngineError(f"{_oneline(exc)} [SQL: {' '.join(sql.split())[:200]}]", exc.sqlstate) from exc
 
     def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
         cur = self._run(sql, params)
