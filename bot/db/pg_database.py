@@ -23,6 +23,7 @@ import structlog
 from bot.db import continuity as cont
 from bot.db import pg_engine
 from bot.db.connection import Database
+from bot.db.fencing import Fence
 from bot.db.tx import Params, SyncTx, fetchall_on, fetchone_on
 from bot.errors import DatabaseError
 
@@ -177,6 +178,20 @@ class PgDatabase(Database):
         del continuity  # the file record guards a SQLite file; PostgreSQL keeps its own (docs/OPERATIONS.md)
         log.info("db_opened", engine="postgresql", url=redacted(url), schema_version=version)
         return db
+
+    @property
+    def fence(self) -> Fence | None:
+        return self._stx.fence
+
+    def bind_fence(self, fence: Fence | None) -> None:
+        """Fence every writer transaction from now on (the leader's), or stop fencing (None: operators'
+        commands, an instance not leading). A transaction whose fence fails raises NotLeader before
+        anything is written (bot/db/pg_engine.py PgSyncTx.begin)."""
+        self._stx.fence = fence
+
+    async def barrier(self) -> None:
+        """Wait until every call already handed to the writer thread has finished."""
+        await self._thread.submit(lambda: None)
 
     async def loss_refusal(self, continuity: cont.Continuity) -> str | None:
         return None

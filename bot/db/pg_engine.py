@@ -17,6 +17,7 @@ argument made for exactly-once on SQLite (read the state, decide, write, commit)
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import sqlite3
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from bot.db.dialect import to_postgresql
+from bot.db.fencing import FENCE_SQL, Fence, NotLeader
 from bot.db.tx import EngineError, ExecResult, Params, StatementCounter, SyncTx
 
 if TYPE_CHECKING:
@@ -33,6 +35,11 @@ if TYPE_CHECKING:
 # pg_advisory_xact_lock keys (bigint). Fixed, documented numbers: an operator can see them in pg_locks.
 WRITER_LOCK_KEY = 0x57A7_5B07_0001  # every writing transaction
 SCHEMA_LOCK_KEY = 0x57A7_5B07_0002  # compat functions at connect (migrations have their own)
+
+# A writer transaction idle (no statement running) this long ends its session: a leader frozen mid-transaction
+# (SIGSTOP, a stalled VM) releases the writer lock instead of blocking every other writer for ever.
+IDLE_IN_TRANSACTION_SECONDS = 60
+_WRITER_OPTIONS = f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_SECONDS * 1000}"
 
 COMPAT_SQL = Path(__file__).with_name("postgresql_compat.sql")
 
@@ -98,11 +105,12 @@ def connect(
 
     try:
         params = conninfo_to_dict(url)
-        # Added to the URL's own options (a search_path, say), not in place of them.
-        if read_only:
-            params["options"] = f"{params.get('options') or ''} -c default_transaction_read_only=on".strip()
+        # Added to the URL's own options (a search_path, say), not in place of them. The writer's session
+        # ends when a transaction sits idle too long: a frozen process must not hold the writer lock.
+        extra = "-c default_transaction_read_only=on" if read_only else _WRITER_OPTIONS
         if not synchronous_commit:
-            params["options"] = f"{params.get('options') or ''} -c synchronous_commit=off".strip()
+            extra += " -c synchronous_commit=off"
+        params["options"] = f"{params.get('options') or ''} {extra}".strip()
         params.setdefault("connect_timeout", 15)
         params["application_name"] = application_name
         conn = psycopg.connect(
@@ -127,6 +135,18 @@ def apply_compat(conn: psycopg.Connection[Any]) -> None:
         raise EngineError(f"PostgreSQL compat functions: {_oneline(exc)}", exc.sqlstate) from exc
 
 
+def fence_sql(fence: Fence) -> str:
+    """FENCE_SQL with the fence's values inlined (all ints and one timestamp), so that it can share the
+    BEGIN's round trip (several statements in one call take no bound parameters)."""
+    values = {
+        "namespace": str(int(fence.key.namespace)),
+        "objid": str(int(fence.key.objid)),
+        "pid": str(int(fence.pid)),
+        "backend_start": f"'{fence.backend_start.isoformat()}'::timestamptz",
+    }
+    return FENCE_SQL.strip() % values
+
+
 def _oneline(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
@@ -134,10 +154,13 @@ def _oneline(exc: BaseException) -> str:
 class PgSyncTx(SyncTx):
     """SyncTx over a psycopg connection: same calls, same rows, SQL rewritten for PostgreSQL."""
 
-    __slots__ = ()
+    __slots__ = ("fence",)
 
     def __init__(self, db: StatementCounter, conn: psycopg.Connection[Any]) -> None:
         super().__init__(db, cast(sqlite3.Connection, conn))
+        # Set while this process leads (PgDatabase.bind_fence): every writer transaction then checks
+        # that the leadership lock is still held (bot/db/fencing.py). None: operators' commands.
+        self.fence: Fence | None = None
 
     @property
     def pg(self) -> psycopg.Connection[Any]:
@@ -193,8 +216,35 @@ class PgSyncTx(SyncTx):
         return cast(list[sqlite3.Row], cur.fetchall() if cur.description else [])
 
     def begin(self) -> None:
-        # One round trip (and one counted statement, like SQLite's BEGIN IMMEDIATE).
-        self.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(WRITER_LOCK_KEY)})")
+        # One round trip (and one counted statement, like SQLite's BEGIN IMMEDIATE); when fenced, the
+        # leadership check rides in the same round trip, after the writer lock, before any write.
+        fence = self.fence
+        lock = f"BEGIN; SELECT pg_advisory_xact_lock({int(WRITER_LOCK_KEY)})"
+        if fence is None:
+            self.execute(lock)
+            return
+        import psycopg
+
+        self._db.statements += 1
+        cur = self.pg.cursor()
+        try:
+            try:
+                cur.execute(cast(Any, f"{lock}; {fence_sql(fence)}"))
+                while cur.nextset():  # BEGIN, the lock, then the fence's one row
+                    pass
+                row = cur.fetchone()
+            except psycopg.Error as exc:
+                raise EngineError(f"BEGIN (fenced): {_oneline(exc)}", exc.sqlstate) from exc
+        except BaseException:
+            self.rollback_quietly()
+            raise
+        if row is None or row[0] is not True:
+            self.rollback_quietly()
+            raise NotLeader(f"the leadership lock is no longer held by backend pid {fence.pid}")
+
+    def rollback_quietly(self) -> None:
+        with contextlib.suppress(EngineError):
+            self.rollback()
 
     def commit(self) -> None:
         self.execute("COMMIT")
