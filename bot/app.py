@@ -26,6 +26,7 @@ from bot.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from bot.ops.db_refused import DbRefusalWatch
+    from bot.writer_work import WriterWork
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +103,8 @@ class App:
     db_check_delay: float | None = None  # after a start that deferred the database check (None: default)
     imports_stopped: str | None = None  # why, once a database check found damage: no poll runs after
     failed: list[CycleResult] = field(default_factory=list)  # `once`: the servers whose cycle failed
+    writer: WriterWork | None = None  # the writer work while it runs (bot/writer_work.py)
+    standby: str | None = None  # "standby" on PostgreSQL while another instance leads (bot/ha.py)
 
     async def open(self) -> None:
         """Open the database (migrations, lock), load the memory layer ONCE, build pollers and chat."""
@@ -114,13 +117,32 @@ class App:
             synchronous_commit=self.settings.database.synchronous_commit,
         )
         try:
-            memory = await MemoryCache.load(self.db)
-            for server in self.settings.enabled_servers:
-                self.pollers[server.name] = self._poller(server, memory)
+            if not self.settings.on_postgresql:  # there: each leadership term builds its own (bot/ha.py)
+                await self.build_pollers()
             self.chat = await self.chat_factory(self.settings, self.db)
         except BaseException:
             await self.close()
             raise
+
+    async def build_pollers(self) -> None:
+        """One poller per enabled server, over the memory layer loaded now (once per leadership term on
+        PostgreSQL: what the other instance imported meanwhile is in the database, not in our memory)."""
+        assert self.db is not None
+        memory = await MemoryCache.load(self.db)
+        for server in self.settings.enabled_servers:
+            self.pollers[server.name] = self._poller(server, memory)
+
+    async def drop_pollers(self) -> None:
+        """Forget the pollers and close their sources (leadership lost)."""
+        await self._close_sources()
+        self.pollers.clear()
+        self._cycles.clear()
+
+    async def _close_sources(self) -> None:
+        for source in self._sources.values():
+            with contextlib.suppress(Exception):
+                await source.close()
+        self._sources.clear()
 
     def _poller(self, server: ServerConfig, memory: MemoryCache) -> Poller:
         assert self.db is not None
@@ -160,10 +182,7 @@ class App:
 
     async def close(self) -> None:
         """Release sources, chat and the database (aiosqlite keeps the process alive otherwise)."""
-        for source in self._sources.values():
-            with contextlib.suppress(Exception):
-                await source.close()
-        self._sources.clear()
+        await self._close_sources()
         try:
             if self.chat is not None:
                 chat, self.chat = self.chat, None
@@ -206,70 +225,79 @@ class App:
     # ---- run ----------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> int:
-        """The daemon until `stop` is set: graceful shutdown lets in-flight imports commit. Returns 0."""
+        """The daemon until `stop` is set: graceful shutdown lets in-flight imports commit. Returns 0.
+
+        Chat (slash commands, reads) serves at once. The writer work (bot/writer_work.py) starts at once
+        on SQLite; on PostgreSQL only while this instance leads (bot/ha.py)."""
         from bot import notify  # systemd integration: only the long-running daemon talks to it
-        from bot.ops import dbcheck  # the database's full check in the background (bot/ops)
         from bot.ops.maintenance import serve_health  # optional /healthz + /metrics (bot/ops)
 
         self._halt.clear()
         await self.open()
-        scheduler = Scheduler()
-        refused = self._refusal_watch(scheduler)
         health_http = None
         chat_stop = asyncio.Event()
         chat_task: asyncio.Task[None] | None = None
         watchdog: asyncio.Task[None] | None = None
-        first_check: asyncio.Task[None] | None = None
         try:
-            for server in self.settings.enabled_servers:
-                scheduler.add_interval(
-                    f"poll:{server.name}",
-                    self._poll_job,
-                    server.poll_seconds,
-                    args=(server.name, server.poll_seconds),
-                )
-            scheduler.add_interval("sessions:close_idle", self._close_sessions, SESSION_CHECK_SECONDS)
-            scheduler.add_interval("db:check", self._db_check, dbcheck.INTERVAL_SECONDS, run_now=False)
-            for job_id, seconds, job in [*default_maintenance(self.settings), *self.maintenance]:
-                scheduler.add_interval(job_id, job, seconds, args=(self,), run_now=False)
-            scheduler.start()
             assert self.db is not None
-            health_http = await serve_health(self.settings, self.db, lambda: scheduler.is_running)
             assert self.chat is not None
-            chat_task = asyncio.create_task(self.chat.run(chat_stop), name="chat")
-            watchdog = asyncio.create_task(
-                notify.watchdog_loop(lambda: self._healthy(scheduler)), name="watchdog"
-            )
-            assert self.db is not None
-            if self.db.check_deferred:
-                delay = dbcheck.START_DELAY_SECONDS if self.db_check_delay is None else self.db_check_delay
-                first_check = asyncio.create_task(self._db_check(delay), name="db:first_check")
+            health_http = await serve_health(self.settings, self.db, self.writer_running)
+            chat_task = asyncio.create_task(self.chat.serve(chat_stop), name="chat")
+            watchdog = asyncio.create_task(notify.watchdog_loop(self._healthy), name="watchdog")
+            if self.settings.on_postgresql:
+                from bot.ha import LeaderLoop
+
+                await LeaderLoop(self).run(stop)
+            else:
+                await self._lead(stop)
+            chat_stop.set()
+            await chat_task
+        finally:
+            for task in (watchdog, chat_task):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(BaseException):
+                        await task
+            if health_http is not None:
+                await health_http.close()
+            await self.close()
+        log.info("daemon_stopped")
+        return 0
+
+    async def _lead(self, stop: asyncio.Event) -> None:
+        """SQLite: this process is the only instance (its lock file); the writer work runs until stop."""
+        from bot import notify
+
+        work = await self.start_writer_work()
+        try:
             notify.notify_ready(f"polling {len(self.pollers)} server(s)")
             log.info("daemon_started", servers=list(self.pollers))
             await stop.wait()
             notify.notify_stopping("draining in-flight imports")
             log.info("daemon_stopping")
-            await self._shutdown(scheduler)
-            chat_stop.set()
-            await chat_task
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.chat.drain_once(), SHUTDOWN_GRACE_SECONDS)
+            await work.stop(SHUTDOWN_GRACE_SECONDS)
         finally:
-            for task in (watchdog, chat_task, first_check):
-                if task is not None and not task.done():
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
-            if scheduler.is_running:
-                scheduler.shutdown()
-            if health_http is not None:
-                await health_http.close()
-            await refused.close()
-            await self.close()
-        log.info("daemon_stopped")
-        return 0
+            self.writer = None
+            await work.abort()  # a no-op after stop(); cancels everything if stop() was cut short
 
-    def _refusal_watch(self, scheduler: Scheduler) -> DbRefusalWatch:
+    async def start_writer_work(self) -> WriterWork:
+        from bot.writer_work import WriterWork
+
+        work = WriterWork(self)
+        self.writer = work
+        try:
+            await work.start()
+        except BaseException:
+            self.writer = None
+            await work.abort()
+            raise
+        return work
+
+    def writer_running(self) -> bool:
+        """The scheduler of the writer work runs (False on a standby instance: see standby_of)."""
+        return self.writer is not None and self.writer.is_running
+
+    def refusal_watch(self, scheduler: Scheduler) -> DbRefusalWatch:
         """The admin hears of a database that refuses writes even though no alert can be queued."""
         from bot.ops.db_refused import DbRefusalWatch
 
@@ -281,12 +309,12 @@ class App:
         scheduler.on_error, scheduler.on_success = watch.on_error, watch.on_success
         return watch
 
-    async def _healthy(self, scheduler: Scheduler) -> bool:
+    async def _healthy(self) -> bool:
         # The event loop, the scheduler and the database: never the game servers (a server being down
-        # must not make systemd restart the daemon).
-        return self.db is not None and scheduler.is_running
+        # must not make systemd restart the daemon). A standby instance has no scheduler running.
+        return self.db is not None and (self.writer_running() or self.standby is not None)
 
-    async def _db_check(self, delay: float = 0.0) -> None:
+    async def db_check(self, delay: float = 0.0) -> None:
         from bot.ops.dbcheck import run_check
 
         if delay > 0:
@@ -301,7 +329,7 @@ class App:
         for poller in self.pollers.values():
             poller.stop()
 
-    async def _poll_job(self, server: str, interval: float) -> None:
+    async def poll_job(self, server: str, interval: float) -> None:
         """Scheduler job: the cycle runs in its own task so a scheduler shutdown cannot cut it short."""
         if self.imports_stopped is not None:
             return
@@ -336,7 +364,7 @@ class App:
             result = await poller.recheck()
         return result
 
-    async def _close_sessions(self) -> None:
+    async def close_sessions(self) -> None:
         assert self.db is not None
         closed = await close_idle_sessions(
             self.db, idle_seconds=self.settings.ingest.session_gap_minutes * 60, now=self.wall()
@@ -344,10 +372,20 @@ class App:
         if closed:
             self._notify_chat()
 
-    async def _shutdown(self, scheduler: Scheduler) -> None:
+    def halt(self) -> None:
+        """Start no new import, end re-check waits (shutdown, leadership lost)."""
         self._halt.set()
         for poller in self.pollers.values():
             poller.stop()
+
+    def resume(self) -> None:
+        self._halt.clear()
+
+    def cycle_tasks(self) -> list[asyncio.Task[CycleResult]]:
+        return [task for task in self._cycles.values() if not task.done()]
+
+    async def shutdown_cycles(self, scheduler: Scheduler) -> None:
+        self.halt()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + SHUTDOWN_GRACE_SECONDS  # one budget for the whole stop (systemd waits 90 s)
         await scheduler.stop(SHUTDOWN_GRACE_SECONDS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import typing
 import warnings
 from collections.abc import Iterator, Mapping
@@ -39,6 +40,7 @@ from bot.config_sources import (
     read_toml,
     reject_inline_secrets,
 )
+from bot.db.leadership_timing import LEADER_HEARTBEAT_SECONDS, LEADER_RETRY_SECONDS, takeover_bound
 from bot.errors import ConfigError
 
 ENV_PREFIX = "STATSBOT_"
@@ -95,6 +97,21 @@ class DatabaseConfig(_Model):
     # again: still exactly once in the database, but their posts may be sent a second time. It is what
     # SQLite's synchronous=NORMAL trades on a power cut. The default keeps every commit durable.
     synchronous_commit: bool = True
+
+    # High availability on PostgreSQL (bot/db/leadership.py, docs/OPERATIONS.md §12): the instance not
+    # leading tries the leadership lock every leader_retry_seconds; the leader proves its lock connection
+    # alive every leader_heartbeat_seconds. The server frees a vanished leader's lock after
+    # 3 × max(both) without a heartbeat, so takeover takes at most 4 × max(both) (12 s by default: within
+    # two of the default 10 s poll intervals). `instance` names this host in logs, pg_stat_activity and
+    # the standby's status (default: the host name).
+    leader_retry_seconds: float = Field(default=LEADER_RETRY_SECONDS, gt=0, le=60)
+    leader_heartbeat_seconds: float = Field(default=LEADER_HEARTBEAT_SECONDS, gt=0, le=60)
+    instance: NonEmpty = Field(default_factory=socket.gethostname, max_length=40)
+
+    @property
+    def takeover_bound_seconds(self) -> float:
+        """The longest a standby waits after the leader dies or is cut off (bot/db/leadership.py)."""
+        return takeover_bound(self.leader_retry_seconds, self.leader_heartbeat_seconds)
 
     @field_validator("url")
     @classmethod

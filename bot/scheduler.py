@@ -230,6 +230,10 @@ class Scheduler:
             self._aps.shutdown(wait=False)
             log.info("scheduler_stopped")
 
+    def running_tasks(self) -> list[asyncio.Task[Any]]:
+        """The jobs running now (to cancel and await them when the work must stop at once)."""
+        return [task for task in self._in_flight.values() if not task.done()]
+
     @property
     def is_running(self) -> bool:
         return bool(self._aps.state == STATE_RUNNING)

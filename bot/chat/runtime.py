@@ -65,12 +65,17 @@ class ChatRuntime:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Drain (and, with Discord, serve slash commands over the gateway) until `stop` is set."""
+        await self.serve(stop, drain=True)
+
+    async def serve(self, stop: asyncio.Event, *, drain: bool = False) -> None:
+        """Serve slash commands (Discord's gateway) until `stop` is set; drain the outbox too with
+        `drain`. Two instances on PostgreSQL both serve; only the leader drains (bot/ha.py)."""
         gateway: asyncio.Task[None] | None = None
         if self.discord is not None:
             gateway = asyncio.create_task(_gateway(self.discord), name="discord-gateway")
             gateway.add_done_callback(_log_gateway_end)
         try:
-            await self.drainer.run(stop)
+            await (self.drainer.run(stop) if drain else stop.wait())
         finally:
             if gateway is not None:
                 gateway.cancel()

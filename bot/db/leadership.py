@@ -29,6 +29,7 @@ import psycopg
 import structlog
 
 from bot.db.fencing import Fence, LeaderKey
+from bot.db.leadership_timing import LEADER_HEARTBEAT_SECONDS, LEADER_RETRY_SECONDS, session_timeout
 
 log = structlog.get_logger(__name__)
 
@@ -51,8 +52,8 @@ class Leadership:
         url: str,
         *,
         instance: str,
-        retry_seconds: float = 3.0,
-        heartbeat_seconds: float = 2.0,
+        retry_seconds: float = LEADER_RETRY_SECONDS,
+        heartbeat_seconds: float = LEADER_HEARTBEAT_SECONDS,
         connect_timeout_seconds: float = 5.0,
         session_timeout_seconds: float | None = None,
         on_lost: Callable[[], None] | None = None,
@@ -64,7 +65,9 @@ class Leadership:
         self.connect_timeout_seconds = connect_timeout_seconds
         # The server ends the dedicated session after this long without a statement: how long a frozen
         # or unreachable leader's lock outlives it.
-        self.session_timeout_seconds = session_timeout_seconds or 3 * max(heartbeat_seconds, retry_seconds)
+        self.session_timeout_seconds = session_timeout_seconds or session_timeout(
+            retry_seconds, heartbeat_seconds
+        )
         self.lost = asyncio.Event()  # set when held leadership is lost (not on release)
         self.fence: Fence | None = None  # set while leader: what writer transactions check
         self.key: LeaderKey | None = None

@@ -114,7 +114,7 @@ class PgDatabase(Database):
         self._conn = cast(Any, conn)
         self._thread = thread
         self._submit = thread.submit
-        self._stx = pg_engine.PgSyncTx(self, conn)
+        self._stx = self._pg_stx = pg_engine.PgSyncTx(self, conn)
         self._lock_fd = None
         self._lock = asyncio.Lock()
         self._owner = None
@@ -181,13 +181,21 @@ class PgDatabase(Database):
 
     @property
     def fence(self) -> Fence | None:
-        return self._stx.fence
+        return self._pg_stx.fence
 
-    def bind_fence(self, fence: Fence | None) -> None:
+    def bind_fence(self, fence: Fence | None, on_refused: Callable[[], None] | None = None) -> None:
         """Fence every writer transaction from now on (the leader's), or stop fencing (None: operators'
         commands, an instance not leading). A transaction whose fence fails raises NotLeader before
-        anything is written (bot/db/pg_engine.py PgSyncTx.begin)."""
-        self._stx.fence = fence
+        anything is written (bot/db/pg_engine.py PgSyncTx.begin) and calls `on_refused` on the event
+        loop (the caller's loop), whoever catches the NotLeader."""
+        callback = None
+        if on_refused is not None:
+            loop = asyncio.get_running_loop()
+
+            def callback() -> None:
+                loop.call_soon_threadsafe(on_refused)
+
+        self._pg_stx.fence, self._pg_stx.on_refused = fence, callback
 
     async def barrier(self) -> None:
         """Wait until every call already handed to the writer thread has finished."""

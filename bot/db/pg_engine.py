@@ -154,13 +154,14 @@ def _oneline(exc: BaseException) -> str:
 class PgSyncTx(SyncTx):
     """SyncTx over a psycopg connection: same calls, same rows, SQL rewritten for PostgreSQL."""
 
-    __slots__ = ("fence",)
+    __slots__ = ("fence", "on_refused")
 
     def __init__(self, db: StatementCounter, conn: psycopg.Connection[Any]) -> None:
         super().__init__(db, cast(sqlite3.Connection, conn))
         # Set while this process leads (PgDatabase.bind_fence): every writer transaction then checks
         # that the leadership lock is still held (bot/db/fencing.py). None: operators' commands.
         self.fence: Fence | None = None
+        self.on_refused: Callable[[], None] | None = None  # called (on this thread) before NotLeader
 
     @property
     def pg(self) -> psycopg.Connection[Any]:
@@ -240,6 +241,8 @@ class PgSyncTx(SyncTx):
             raise
         if row is None or row[0] is not True:
             self.rollback_quietly()
+            if self.on_refused is not None:
+                self.on_refused()
             raise NotLeader(f"the leadership lock is no longer held by backend pid {fence.pid}")
 
     def rollback_quietly(self) -> None:

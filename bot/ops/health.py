@@ -71,12 +71,28 @@ async def _database(db: Database, full: bool, now: float) -> Check:
         age = max(0.0, now - db.checked_at) / 3600
         return Check("database", True, f"full check passed {age:.1f} h ago")
     try:
-        messages = await asyncio.to_thread(ops_queries.quick_check_file, db.path)
+        if db.engine == "postgresql":  # the server checks its own pages; a round trip proves it answers
+            messages = await db.integrity_check()
+        else:
+            messages = await asyncio.to_thread(ops_queries.quick_check_file, db.path)
     except (sqlite3.Error, DatabaseError) as exc:
         return Check("database", False, f"unreadable: {exc}")
     if messages == ["ok"]:
         return Check("database", True, "quick_check ok")
     return Check("database", False, "; ".join(messages[:3]))
+
+
+async def _role(db: Database, settings: Settings) -> Check:
+    """Two instances on PostgreSQL: which one leads (bot/ha.py). No leader at all means nothing polls."""
+    from bot.db.leader_status import leader_instance
+
+    me = settings.database.instance
+    leader = await leader_instance(db)
+    if leader is None:
+        return Check("role", False, "no instance leads: nothing polls, imports or posts")
+    if leader == me:
+        return Check("role", True, f"leader ({me})")
+    return Check("role", True, f"standby (leader: {leader})")
 
 
 def _disk(settings: Settings, disk_free: DiskUsage) -> list[Check]:
@@ -135,6 +151,11 @@ async def check_health(
     backlog = await ops_queries.outbox_backlog(db)
     limit = settings.health.outbox_backlog_alert
     checks.append(Check("outbox backlog", backlog <= limit, f"{backlog} posts pending (limit {limit})"))
+    if db.engine == "postgresql":
+        role = await _role(db, settings)
+        checks.append(role)
+        if role.detail.startswith("standby"):
+            scheduler_running = None  # a standby runs no writer scheduler: its role line says why
     if scheduler_running is not None:
         checks.append(
             Check("scheduler", scheduler_running, "running" if scheduler_running else "not running")

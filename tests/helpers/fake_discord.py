@@ -3,7 +3,7 @@
 It keeps what a channel reader would see (messages per channel, edited in place by PATCH), dedupes
 `enforce_nonce` sends within a window like Discord, and can be scripted to fail: status codes
 (500/503/403/...), 429 with retry_after, accept-then-drop-the-connection (the ambiguous failure),
-drop-before-accept; edits (PATCH) have their own scripted status codes.
+drop-before-accept, accept-then-stall; edits (PATCH) have their own scripted status codes.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ class Fault:
     status: int = 0  # HTTP status to answer with (0 = none: see drop)
     retry_after: float = 0.0  # for 429
     drop: str = ""  # "after_accept": store the message, then cut the connection; "before_accept": just cut
+    stall: float = 0.0  # store the message, then wait this long before answering (a sender killed mid-send)
 
 
 @dataclass
@@ -84,6 +85,7 @@ class FakeDiscord:
         self.requests: list[Recorded] = []
         self.messages: dict[int, list[dict[str, Any]]] = {}  # channel id → messages, oldest first
         self.faults: list[Fault] = []  # consumed by message POSTs, one per request
+        self.stalled: list[dict[str, Any]] = []  # messages stored whose answer a `stall` fault holds back
         self.edit_faults: list[Fault] = []  # consumed by message PATCHes (edits), one per request
         self.nonce_window = 120.0  # seconds a nonce is remembered (Discord: "the past few minutes")
         self._nonces: dict[tuple[int, str], tuple[float, dict[str, Any]]] = {}
@@ -286,6 +288,9 @@ class FakeDiscord:
             self._nonces[(channel_id, str(nonce))] = (time.monotonic(), msg)
         if fault is not None and fault.drop == "after_accept":
             return self._cut(request)
+        if fault is not None and fault.stall:
+            self.stalled.append(msg)
+            await asyncio.sleep(fault.stall)
         return _json(msg)
 
     def expire_nonces(self) -> None:

@@ -1,0 +1,58 @@
+"""Who leads, as the database sees it: for the standby's health, /status and /metrics (PostgreSQL only).
+
+The leader holds the leadership advisory lock on a connection named `statsbot <instance> leadership`
+(bot/db/leadership.py); pg_locks says which backend holds it, pg_stat_activity that backend's name.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any, LiteralString
+
+from bot.db.connection import Database
+from bot.db.fencing import LeaderKey
+from bot.db.tx import EngineError, SyncTx
+from bot.errors import DatabaseError
+
+_HOLDER: LiteralString = """
+SELECT a.application_name
+FROM pg_locks AS l
+JOIN pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.locktype = 'advisory'
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = %(namespace)s::bigint::oid
+  AND l.objid = %(objid)s::bigint::oid
+  AND l.objsubid = 2
+  AND l.granted
+"""
+_PREFIX, _SUFFIX = "statsbot ", " leadership"
+UNKNOWN = "?"  # the lock is free, or its holder is not ours to name
+
+
+def _holder(stx: SyncTx) -> str | None:
+    conn: Any = getattr(stx, "pg", None)
+    if conn is None:
+        return None
+    import psycopg
+
+    key = LeaderKey.for_database(str(conn.info.dbname))
+    try:
+        row = conn.execute(_HOLDER, {"namespace": key.namespace, "objid": key.objid}).fetchone()
+    except psycopg.Error as exc:
+        raise EngineError(str(exc), exc.sqlstate) from exc
+    if row is None:
+        return None
+    name = str(row[0] or "")
+    if name.startswith(_PREFIX) and name.endswith(_SUFFIX):
+        return name[len(_PREFIX) : -len(_SUFFIX)]
+    return UNKNOWN
+
+
+async def leader_instance(db: Database) -> str | None:
+    """The leading instance's name; None when no instance leads (or on SQLite). Never raises."""
+    if db.engine != "postgresql":
+        return None
+    try:
+        return await db.reads.call(_holder)
+    except (sqlite3.Error, EngineError, DatabaseError):
+        return UNKNOWN
