@@ -56,3 +56,15 @@ async def leader_instance(db: Database) -> str | None:
         return await db.reads.call(_holder)
     except (sqlite3.Error, EngineError, DatabaseError):
         return UNKNOWN
+
+
+async def role_text(db: Database, instance: str) -> str | None:
+    """This instance's role in words ("leader (a)", "standby (leader: b)"); None on SQLite."""
+    if db.engine != "postgresql":
+        return None
+    leader = await leader_instance(db)
+    if leader is None:
+        return "no instance leads: nothing polls, imports or posts"
+    if leader == instance:
+        return f"leader ({instance})"
+    return f"standby (leader: {leader})"

@@ -84,15 +84,10 @@ async def _database(db: Database, full: bool, now: float) -> Check:
 
 async def _role(db: Database, settings: Settings) -> Check:
     """Two instances on PostgreSQL: which one leads (bot/ha.py). No leader at all means nothing polls."""
-    from bot.db.leader_status import leader_instance
+    from bot.db.leader_status import role_text
 
-    me = settings.database.instance
-    leader = await leader_instance(db)
-    if leader is None:
-        return Check("role", False, "no instance leads: nothing polls, imports or posts")
-    if leader == me:
-        return Check("role", True, f"leader ({me})")
-    return Check("role", True, f"standby (leader: {leader})")
+    text = await role_text(db, settings.database.instance) or "single instance"
+    return Check("role", not text.startswith("no instance"), text)
 
 
 def _disk(settings: Settings, disk_free: DiskUsage) -> list[Check]:

@@ -25,6 +25,7 @@ async def open_pg(url: str) -> PgDatabase:
 
 async def count(db: Database) -> int:
     row = await db.fetchone("SELECT count(*) FROM outbox_meta_probe")
+    assert row is not None
     return int(row[0])
 
 
@@ -82,6 +83,7 @@ async def test_the_writer_session_ends_an_idle_transaction(pg_database_url: str)
     db = await open_pg(pg_database_url)
     try:
         row = await db.fetchone("SELECT current_setting('idle_in_transaction_session_timeout')")
+        assert row is not None
         assert str(row[0]) == f"{IDLE_IN_TRANSACTION_SECONDS}s" or str(row[0]) == "1min"
         with psycopg.connect(pg_database_url, autocommit=True) as other:
             other_row = other.execute("SHOW idle_in_transaction_session_timeout").fetchone()

@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.chat import choices, player_views, views
 from bot.chat.buttons import LinkConfirm
 from bot.chat.interactions import UserFacingError, reply, require_admin
-from bot.db import chat_queries, outbox, player_cards, records, status
+from bot.db import chat_queries, leader_status, outbox, player_cards, records, status
 from bot.ingest.session_posts import session_summary_sync
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ class PublicCog(commands.Cog):
             admin=admin,
             stale_after=max(300.0, 10 * max(polls)),
         )
+        role = await leader_status.role_text(self.bot.db, self.bot.settings.database.instance)
+        if role is not None:  # two instances on PostgreSQL: which one answers, which one polls
+            embed.add_field(name="This instance", value=role, inline=False)
         await reply(interaction, embed=embed, ephemeral=False)
 
     @app_commands.command(name="last_round", description="The most recent round")
