@@ -17,7 +17,7 @@ from bot.db.connection import Database
 from bot.factory import continuity, import_settings, make_source
 from bot.ingest import files as localfiles
 from bot.ingest import history
-from bot.ingest.importer import close_idle_sessions, sweep_pending_round2
+from bot.ingest.importer import close_idle_sessions
 from bot.ingest.poller import CycleResult, Poller, PollerConfig
 from bot.ingest.registry import MemoryCache, Registry
 from bot.ingest.settle import SettleGate
@@ -25,7 +25,6 @@ from bot.ingest.source import StatsSource
 from bot.scheduler import Scheduler
 
 if TYPE_CHECKING:
-    from bot.ops.db_refused import DbRefusalWatch
     from bot.writer_work import WriterWork
 
 log = structlog.get_logger(__name__)
@@ -41,46 +40,10 @@ RUN_MAX_EARLY_RECHECKS = 3
 # APScheduler skip that cycle (max_instances=1); later than that, the cycle itself takes the look.
 RECHECK_MARGIN_SECONDS = 0.5
 RECHECK_SLACK_SECONDS = 0.002  # sleep a hair past the quiet period: loop timers may fire a little early
-SESSION_CHECK_SECONDS = 60.0
-PENDING_SWEEP_SECONDS = 300.0  # how often round 2s pending past the pairing window are made orphans
 
 ChatFactory = Callable[[Settings, Database], Awaitable[ChatRuntime]]
 # Maintenance hooks run by the scheduler: (job id, interval seconds, coroutine function of the App).
 MaintenanceJob = tuple[str, float, Callable[["App"], Awaitable[None]]]
-
-
-async def _backup(app: App) -> None:
-    from bot.ops.dbtools import backup_database
-
-    assert app.db is not None
-    await backup_database(app.db, app.settings.backup_dir, keep=app.settings.backup.keep)
-
-
-async def _sweep_pending_round2(app: App) -> None:
-    # A round 2 whose round 1 never came stays pending on a quiet server; after the pairing window
-    # it is an orphan (posted once). Grace = the pairing window.
-    assert app.db is not None
-    window = import_settings(app.settings).pairing_window
-    # Never while a round 1 that may be its own is listed on its server and still to be imported. A copy:
-    # the pollers keep changing their index while this transaction reads it on the database thread.
-    awaited = {
-        name: {m: frozenset(names) for m, names in poller.awaited_round1().items() if names}
-        for name, poller in app.pollers.items()
-    }
-    await sweep_pending_round2(
-        app.db, older_than_seconds=window, now=time.time(), pairing_window=window, awaited=awaited
-    )
-
-
-def default_maintenance(settings: Settings) -> list[MaintenanceJob]:
-    """Maintenance beyond polling; further jobs (retention, digest) plug in via `App.maintenance`."""
-    jobs: list[MaintenanceJob] = [("rounds:sweep_pending_r2", PENDING_SWEEP_SECONDS, _sweep_pending_round2)]
-    if settings.backup.enabled:
-        jobs.append(("db:backup", settings.backup.interval_hours * 3600, _backup))
-    from bot.ops.maintenance import maintenance_jobs  # health alerts, retention (bot/ops)
-
-    jobs += maintenance_jobs(settings)
-    return jobs
 
 
 @dataclass(slots=True)
@@ -296,18 +259,6 @@ class App:
     def writer_running(self) -> bool:
         """The scheduler of the writer work runs (False on a standby instance: see standby_of)."""
         return self.writer is not None and self.writer.is_running
-
-    def refusal_watch(self, scheduler: Scheduler) -> DbRefusalWatch:
-        """The admin hears of a database that refuses writes even though no alert can be queued."""
-        from bot.ops.db_refused import DbRefusalWatch
-
-        async def send(text: str) -> None:
-            if self.chat is not None:
-                await self.chat.notice(text)
-
-        watch = DbRefusalWatch(self.settings.paths.db_path, send, clock=self.monotonic)
-        scheduler.on_error, scheduler.on_success = watch.on_error, watch.on_success
-        return watch
 
     async def _healthy(self) -> bool:
         # The event loop, the scheduler and the database: never the game servers (a server being down

@@ -11,19 +11,72 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import TYPE_CHECKING
 
 import structlog
 
+from bot.config import Settings
+from bot.factory import import_settings
+from bot.ingest.importer import sweep_pending_round2
 from bot.scheduler import Scheduler
 
 if TYPE_CHECKING:
-    from bot.app import App
+    from bot.app import App, MaintenanceJob
     from bot.ops.db_refused import DbRefusalWatch
 
 log = structlog.get_logger(__name__)
 
 ABORT_GRACE_SECONDS = 10.0  # an import already in the database gets this long to commit or roll back
+SESSION_CHECK_SECONDS = 60.0
+PENDING_SWEEP_SECONDS = 300.0  # how often round 2s pending past the pairing window are made orphans
+
+
+async def _backup(app: App) -> None:
+    from bot.ops.dbtools import backup_database
+
+    assert app.db is not None
+    await backup_database(app.db, app.settings.backup_dir, keep=app.settings.backup.keep)
+
+
+async def _sweep_pending_round2(app: App) -> None:
+    # A round 2 whose round 1 never came stays pending on a quiet server; after the pairing window
+    # it is an orphan (posted once). Grace = the pairing window.
+    assert app.db is not None
+    window = import_settings(app.settings).pairing_window
+    # Never while a round 1 that may be its own is listed on its server and still to be imported. A copy:
+    # the pollers keep changing their index while this transaction reads it on the database thread.
+    awaited = {
+        name: {m: frozenset(names) for m, names in poller.awaited_round1().items() if names}
+        for name, poller in app.pollers.items()
+    }
+    await sweep_pending_round2(
+        app.db, older_than_seconds=window, now=time.time(), pairing_window=window, awaited=awaited
+    )
+
+
+def default_maintenance(settings: Settings) -> list[MaintenanceJob]:
+    """Maintenance beyond polling; further jobs (retention, digest) plug in via `App.maintenance`."""
+    jobs: list[MaintenanceJob] = [("rounds:sweep_pending_r2", PENDING_SWEEP_SECONDS, _sweep_pending_round2)]
+    if settings.backup.enabled:
+        jobs.append(("db:backup", settings.backup.interval_hours * 3600, _backup))
+    from bot.ops.maintenance import maintenance_jobs  # health alerts, retention (bot/ops)
+
+    jobs += maintenance_jobs(settings)
+    return jobs
+
+
+def refusal_watch(app: App, scheduler: Scheduler) -> DbRefusalWatch:
+    """The admin hears of a database that refuses writes even though no alert can be queued."""
+    from bot.ops.db_refused import DbRefusalWatch
+
+    async def send(text: str) -> None:
+        if app.chat is not None:
+            await app.chat.notice(text)
+
+    watch = DbRefusalWatch(app.settings.paths.db_path, send, clock=app.monotonic)
+    scheduler.on_error, scheduler.on_success = watch.on_error, watch.on_success
+    return watch
 
 
 class WriterWork:
@@ -32,7 +85,7 @@ class WriterWork:
     def __init__(self, app: App) -> None:
         self.app = app
         self.scheduler = Scheduler()
-        self._refused: DbRefusalWatch = app.refusal_watch(self.scheduler)
+        self._refused: DbRefusalWatch = refusal_watch(app, self.scheduler)
         self._drain_stop = asyncio.Event()
         self._drainer: asyncio.Task[None] | None = None
         self._first_check: asyncio.Task[None] | None = None
@@ -43,7 +96,6 @@ class WriterWork:
         return self.scheduler.is_running
 
     async def start(self) -> None:
-        from bot.app import SESSION_CHECK_SECONDS, default_maintenance
         from bot.ops import dbcheck
 
         app, scheduler = self.app, self.scheduler

@@ -14,7 +14,6 @@ import os
 from pathlib import Path
 
 from bot.app import App
-from bot.app import _sweep_pending_round2 as sweep_pending_r2_job
 from bot.db import files as dbfiles
 from bot.db import ops_queries
 from bot.db.connection import Database
@@ -24,6 +23,7 @@ from bot.ingest.pairing_sync import round1_listed
 from bot.ingest.registry import Candidate, Plan
 from bot.ingest.settle import SettleGate
 from bot.ingest.source import RemoteEntry
+from bot.writer_work import _sweep_pending_round2 as sweep_pending_r2_job
 from tests.helpers.daemon import Clock, daemon_settings, make_app, server_values
 from tests.helpers.sftp import SftpRig, sftp_rig
 
