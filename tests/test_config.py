@@ -411,3 +411,25 @@ def test_start_with_a_garbage_key_exits_2_and_creates_nothing(
     assert "servers[0].private_key: not a usable private key" in capsys.readouterr().err
     assert not data.exists()
     assert not (tmp_path / "local_stats").exists()
+
+
+def test_leadership_timing_defaults_meet_the_two_poll_bound_and_bad_values_are_refused(
+    tmp_path: Path,
+) -> None:
+    from bot.db.leadership import Leadership
+
+    settings = load(tmp_path, SERVER)
+    db = settings.database
+    probe = Leadership("postgresql://x@h/d", instance="x")  # the module's own defaults, no connection
+    assert (db.leader_retry_seconds, db.leader_heartbeat_seconds) == (
+        probe.retry_seconds,
+        probe.heartbeat_seconds,
+    )
+    assert db.takeover_bound_seconds == probe.session_timeout_seconds + probe.retry_seconds
+    assert db.takeover_bound_seconds <= 2 * settings.servers[0].poll_seconds
+    tuned = load(tmp_path, '[database]\nleader_retry_seconds = 0.5\ninstance = "bot-b"\n' + SERVER)
+    assert (tuned.database.leader_retry_seconds, tuned.database.instance) == (0.5, "bot-b")
+    error = error_of(tmp_path, "[database]\nleader_heartbeat_seconds = 0\n" + SERVER)
+    assert "database.leader_heartbeat_seconds" in str(error)
+    error = error_of(tmp_path, SERVER, STATSBOT_DATABASE__LEADER_RETRY_SECONDS="-1")
+    assert "database.leader_retry_seconds" in str(error)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from structlog.testing import capture_logs
 
 from bench.samples import real_samples
 from bot.app import App
@@ -26,11 +27,16 @@ POLL = 1.0
 pytestmark = [pytest.mark.timeout(120)]
 
 
-def instance(base: Path, rig: SftpRig, url: str, name: str) -> App:
+def instance(base: Path, rig: SftpRig, url: str, name: str, heartbeat: float = 0.2) -> App:
     settings = daemon_settings(
         base / name,
         [server_values("main", rig, poll_seconds=POLL, min_file_age_seconds=1)],
-        database={"url": url, "instance": name, "leader_retry_seconds": 0.2, "leader_heartbeat_seconds": 0.2},
+        database={
+            "url": url,
+            "instance": name,
+            "leader_retry_seconds": 0.2,
+            "leader_heartbeat_seconds": heartbeat,
+        },
     )
     return make_app(settings)
 
@@ -57,19 +63,24 @@ def cut_lock_connection(url: str, name: str) -> None:
     """End the leader's dedicated leadership session, as a network cut or an operator would."""
     with psycopg.connect(url, autocommit=True) as conn:
         row = conn.execute(
-            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity WHERE application_name = %s",
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database()",
             (f"statsbot {name} leadership",),
         ).fetchone()
     assert row == (1,)
 
 
+# How the live leader learns it lost the lock: its heartbeat (0.2 s), or, with a heartbeat too slow to
+# notice first (30 s), the fence refusing its next writer transaction (a poll cycle writes every second).
+@pytest.mark.parametrize("noticed_by", ["heartbeat", "fence"])
 async def test_the_standby_reads_and_takes_over_when_the_leader_loses_its_lock(
-    tmp_path: Path, pg_database_url: str
+    tmp_path: Path, pg_database_url: str, noticed_by: str
 ) -> None:
     url = pg_database_url
     files = real_samples()[:12]
+    heartbeat = 0.2 if noticed_by == "heartbeat" else 30.0
     async with sftp_rig(tmp_path / "sftp") as rig:
-        a, b = instance(tmp_path, rig, url, "a"), instance(tmp_path, rig, url, "b")
+        a, b = instance(tmp_path, rig, url, "a", heartbeat), instance(tmp_path, rig, url, "b")
         stop_a, stop_b = asyncio.Event(), asyncio.Event()
         run_a = asyncio.create_task(a.run(stop_a))
         try:
@@ -92,10 +103,18 @@ async def test_the_standby_reads_and_takes_over_when_the_leader_loses_its_lock(
             assert report.healthy, report.render()
             assert "standby (leader: a)" in report.render()
 
-            cut_lock_connection(url, "a")  # a's process lives on: it must notice and stop writing
-            took = await until(b.writer_running, 10, "b did not take over")
+            with capture_logs() as logs:
+                cut_lock_connection(url, "a")  # a's process lives on: it must notice and stop writing
+                took = await until(b.writer_running, 10, f"b did not take over: {run_b!r}")
+                await until(lambda: a.standby is not None and not a.writer_running(), 10, "a kept leading")
             assert took <= 2 * POLL
-            await until(lambda: a.standby is not None and not a.writer_running(), 10, "a kept leading")
+            reasons = [e["reason"] for e in logs if e["event"] == "leadership_lost_stopping_writer_work"]
+            # With a fast heartbeat either may come first (a poll cycle writes every second).
+            expected = ["writer transaction refused"]
+            if noticed_by == "heartbeat":
+                expected.append("lock connection lost")
+            assert len(reasons) == 1
+            assert reasons[0] in expected
             assert a.pollers == {}
             assert a.db is not None
             assert await role_text(a.db, "a") == "standby (leader: b)"
