@@ -69,7 +69,7 @@ class App:
     writer: WriterWork | None = None  # the writer work while it runs (bot/writer_work.py)
     standby: str | None = None  # "standby" on PostgreSQL while another instance leads (bot/ha.py)
 
-    async def open(self) -> None:
+    async def open(self, *, pollers: bool = True) -> None:
         """Open the database (migrations, lock), load the memory layer ONCE, build pollers and chat."""
         # After a clean shutdown the full check leaves the start-up path (seconds on a large database):
         # `run` does it in the background, `once` when the last one is over a day old (bot/ops/dbcheck.py).
@@ -80,7 +80,7 @@ class App:
             synchronous_commit=self.settings.database.synchronous_commit,
         )
         try:
-            if not self.settings.on_postgresql:  # there: each leadership term builds its own (bot/ha.py)
+            if pollers:  # `run` on PostgreSQL: each leadership term builds its own (bot/ha.py)
                 await self.build_pollers()
             self.chat = await self.chat_factory(self.settings, self.db)
         except BaseException:
@@ -196,7 +196,7 @@ class App:
         from bot.ops.maintenance import serve_health  # optional /healthz + /metrics (bot/ops)
 
         self._halt.clear()
-        await self.open()
+        await self.open(pollers=not self.settings.on_postgresql)
         health_http = None
         chat_stop = asyncio.Event()
         chat_task: asyncio.Task[None] | None = None

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 STANDBY = "standby"
+RELEAD_BACKOFF_RETRIES = 2  # after losing leadership, wait this many retry intervals before trying again
 LEADER = "leader"
 
 
@@ -67,6 +68,12 @@ class LeaderLoop:
                     break
                 if await self._lead(fence, stop):
                     break
+                # Lost: the other instance (whose connection is not the suspect one) gets the lock first;
+                # it tries every retry interval, so two of them give it at least one try before ours.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        stop.wait(), RELEAD_BACKOFF_RETRIES * self.leadership.retry_seconds
+                    )
         finally:
             self.app.standby = None
             await self.leadership.release()

@@ -8,8 +8,9 @@ other instance takes over. Reads (what chat commands run) answer on the standby 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -41,12 +42,15 @@ def instance(base: Path, rig: SftpRig, url: str, name: str, heartbeat: float = 0
     return make_app(settings)
 
 
-async def until(what: Callable[[], bool], timeout: float, message: str) -> float:
+async def until(
+    what: Callable[[], bool], timeout: float, message: str, logs: list[MutableMapping[str, Any]] | None = None
+) -> float:
     loop = asyncio.get_running_loop()
     start = loop.time()
     while not what():
         if loop.time() - start > timeout:
-            pytest.fail(message)
+            events = [e for e in logs or [] if e.get("log_level") != "debug"]
+            pytest.fail(f"{message}; logged meanwhile: {events}")
         await asyncio.sleep(0.05)
     return loop.time() - start
 
@@ -105,8 +109,10 @@ async def test_the_standby_reads_and_takes_over_when_the_leader_loses_its_lock(
 
             with capture_logs() as logs:
                 cut_lock_connection(url, "a")  # a's process lives on: it must notice and stop writing
-                took = await until(b.writer_running, 10, f"b did not take over: {run_b!r}")
-                await until(lambda: a.standby is not None and not a.writer_running(), 10, "a kept leading")
+                took = await until(b.writer_running, 10, "b did not take over", logs)
+                await until(
+                    lambda: a.standby is not None and not a.writer_running(), 10, "a kept leading", logs
+                )
             assert took <= 2 * POLL
             reasons = [e["reason"] for e in logs if e["event"] == "leadership_lost_stopping_writer_work"]
             # With a fast heartbeat either may come first (a poll cycle writes every second).
