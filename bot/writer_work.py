@@ -74,7 +74,7 @@ def refusal_watch(app: App, scheduler: Scheduler) -> DbRefusalWatch:
         if app.chat is not None:
             await app.chat.notice(text)
 
-    watch = DbRefusalWatch(app.settings.paths.db_path, send, clock=app.monotonic)
+    watch = DbRefusalWatch(app.settings.db_target, send, clock=app.monotonic)
     scheduler.on_error, scheduler.on_success = watch.on_error, watch.on_success
     return watch
 

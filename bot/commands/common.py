@@ -79,9 +79,7 @@ async def open_db(settings: Settings, *, write: bool, accept_data_loss: bool = F
     from bot.factory import continuity
 
     if settings.on_postgresql:  # no file to find; several processes may write (bot/db/pg_database.py)
-        return await Database.open(
-            settings.db_target, lock=write, synchronous_commit=settings.database.synchronous_commit
-        )
+        return await open_postgresql(settings)
     path = settings.paths.db_path
     if not write and not await asyncio.to_thread(path.exists):
         # Never create an empty database just to read it: a wrong --config or working directory, or a
@@ -91,6 +89,19 @@ async def open_db(settings: Settings, *, write: bool, accept_data_loss: bool = F
         raise DatabaseError(missing_message(path, settings.backup_dir))
     guard = continuity(settings, accept_data_loss=accept_data_loss) if write else None
     return await Database.open(path, lock=write, continuity=guard)
+
+
+async def open_postgresql(settings: Settings) -> Database:
+    """Open the PostgreSQL database of `settings`; a server that cannot be reached (or refuses the login,
+    or the schema) is one line naming the URL without its password, never a traceback."""
+    from bot.db.pg_database import redacted
+
+    url = str(settings.db_target)
+    try:
+        return await Database.open(url, lock=False, synchronous_commit=settings.database.synchronous_commit)
+    except DRIVER_ERRORS as exc:
+        what = "unreachable" if str(exc).startswith("cannot connect") else "refused"
+        raise DatabaseError(f"database {what} at {redacted(url)} (password hidden): {exc}") from None
 
 
 ACCEPT_DATA_LOSS_HELP = (

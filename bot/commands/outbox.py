@@ -7,7 +7,16 @@ import datetime as dt
 import sys
 from typing import Any
 
-from bot.commands.common import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, err, load, out, run_async
+from bot.commands.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    err,
+    load,
+    open_postgresql,
+    out,
+    run_async,
+)
 from bot.db.connection import Database
 from bot.errors import DatabaseError
 
@@ -26,7 +35,7 @@ def register(subparsers: Any) -> None:
 async def _open(args: argparse.Namespace) -> Database:
     settings = load(args)
     if settings.on_postgresql:
-        return await Database.open(settings.db_target, lock=False)
+        return await open_postgresql(str(settings.db_target))
     path = settings.paths.db_path
     if not path.exists():
         raise DatabaseError(f"no database at {path} (check --config and the working directory)")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.commands import dbmigrate
 from bot.commands.common import EXIT_FAILURE, EXIT_OK, err, load, open_db, out, print_json, run_async, usage
+from bot.db.tx import DRIVER_ERRORS
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def register(subparsers: Any) -> None:
@@ -72,17 +75,19 @@ def _db_check(args: argparse.Namespace) -> int:
     from bot.ops.dbtools import check_database, missing_message, restore_advice
 
     settings = load(args)
+    if settings.on_postgresql:
+        return _db_check_postgresql(settings)
     path = settings.paths.db_path
     if not path.exists():
         err(f"statsbot: {missing_message(path, settings.backup_dir)}")
         return EXIT_FAILURE
     try:
         result = asyncio.run(check_database(path))
-    except sqlite3.Error as exc:  # damage integrity_check itself trips over
+    except DRIVER_ERRORS as exc:  # damage integrity_check itself trips over
         advice = restore_advice(path, settings.backup_dir)
         err(f"statsbot: {path}: {type(exc).__name__}: {exc}: BAD — {advice}")
         return EXIT_FAILURE
-    for message in result.messages:
+    for message in (*result.messages, *result.details):
         out(message)
     out(
         f"{result.path}: {result.size_bytes} bytes, WAL {result.wal_bytes} bytes: "
@@ -91,6 +96,23 @@ def _db_check(args: argparse.Namespace) -> int:
     if not result.ok and not path.exists():  # moved aside just now: which file, and how to restore
         out(missing_message(path, settings.backup_dir))
     return EXIT_OK if result.ok else EXIT_FAILURE
+
+
+def _db_check_postgresql(settings: Settings) -> int:
+    """No file to check: PostgreSQL checks its pages itself; the logical checks run (ops/db_integrity.py)."""
+    from bot.db.pg_database import redacted
+    from bot.ops.db_integrity import check_postgresql
+
+    async def body() -> int:
+        async with await open_db(settings, write=False) as db:
+            messages, details, size = await check_postgresql(db)
+        ok = messages == ["ok"]
+        for message in (*messages, *details):
+            out(message)
+        out(f"{redacted(str(settings.db_target))}: {size} bytes: " + ("OK" if ok else "BAD"))
+        return EXIT_OK if ok else EXIT_FAILURE
+
+    return run_async(body)
 
 
 def _db_backup(args: argparse.Namespace) -> int:

@@ -50,7 +50,8 @@ _COLS = ", ".join("round(time_played_min, 6)" if c == "time_played_min" else c f
 _EXPECTED: dict[str, tuple[str, str]] = {
     "players": (
         f"SELECT player_key, guid, is_bot, first_seen, last_seen, {_COLS} FROM players",
-        "SELECT p.player_key, min(p.guid), min(p.guid) = 'OMNIBOT0', min(r.played_at), max(r.played_at), "
+        "SELECT p.player_key, min(p.guid), CASE WHEN min(p.guid) = 'OMNIBOT0' THEN 1 ELSE 0 END, "
+        "min(r.played_at), max(r.played_at), "
         f"{_SUMS} {_ROWS} GROUP BY p.player_key",
     ),
     "player_aliases": (

@@ -320,6 +320,13 @@ class Database:
         """`PRAGMA integrity_check` messages; `["ok"]` for a healthy database."""
         return [str(row[0]) for row in await self.fetchall("PRAGMA integrity_check")]
 
+    async def quick_check(self) -> list[str]:
+        """The daemon's and `statsbot health`'s check: `PRAGMA quick_check` on its own read-only connection
+        in a thread (reads the whole file beside the writer); `["ok"]` when healthy. Raises driver errors."""
+        from bot.db.ops_queries import quick_check_file
+
+        return await asyncio.to_thread(quick_check_file, self.path)
+
     async def backup(self, dest: Path) -> None:
         """Copy the database with SQLite's online backup API into `dest` (written beside, then renamed)."""
         dest = Path(dest)

@@ -281,7 +281,8 @@ async def requeue_dead_posts(tx: Tx, ids: Iterable[int] | None) -> list[int]:
     else:
         wanted = sorted(set(ids))
         rows = await tx.fetchall(
-            "SELECT id FROM outbox o WHERE state = 'dead' AND id IN (SELECT value FROM json_each(?)) "
+            "SELECT id FROM outbox o WHERE state = 'dead' "
+            "AND id IN (SELECT CAST(value AS INTEGER) FROM json_each(?)) "
             f"AND {current} ORDER BY id",
             (json.dumps(wanted),),
         )

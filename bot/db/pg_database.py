@@ -34,12 +34,17 @@ T = TypeVar("T")
 
 
 def redacted(url: str) -> str:
-    """The URL without its password, for logs and messages."""
+    """The URL without its password (in the user part or a `password=` parameter), for logs and messages."""
     head, sep, rest = url.partition("://")
+    rest, q, query = rest.partition("?")
+    if q:
+        kept = [p for p in query.split("&") if p.split("=", 1)[0].lower() != "password"]
+        query = "&".join([*kept, "password=***"] if len(kept) < len(query.split("&")) else kept)
+        q = "?" if query else ""
     creds, at, host = rest.rpartition("@")
-    if not at or ":" not in creds:
-        return url
-    return f"{head}{sep}{creds.split(':', 1)[0]}:***@{host}"
+    if at and ":" in creds:
+        rest = f"{creds.split(':', 1)[0]}:***@{host}"
+    return f"{head}{sep}{rest}{q}{query}"
 
 
 class _Thread:
@@ -211,6 +216,12 @@ class PgDatabase(Database):
         """PostgreSQL checks its own pages (and data checksums where enabled); a round trip proves the
         server answers. The orphan and count checks of `db check` run on both engines."""
         await self.fetchone("SELECT 1")
+        return ["ok"]
+
+    async def quick_check(self) -> list[str]:
+        """PostgreSQL checks its own pages: the check is that the server answers on the read connection
+        (raises EngineError when it does not). `statsbot db check` runs the logical checks."""
+        await self.reads.fetchone("SELECT 1")
         return ["ok"]
 
     async def backup(self, dest: Path) -> None:

@@ -174,6 +174,6 @@ def close_sessions_of_rounds_sync(stx: SyncTx, round_ids: Sequence[int]) -> int:
         return 0
     return stx.execute(
         "UPDATE sessions SET closed = 1 WHERE closed = 0 AND id IN "
-        "(SELECT session_id FROM rounds WHERE id IN (SELECT value FROM json_each(?)))",
+        "(SELECT session_id FROM rounds WHERE id IN (SELECT CAST(value AS INTEGER) FROM json_each(?)))",
         (json.dumps(list(round_ids)),),
     ).rowcount

@@ -8,6 +8,8 @@ from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from bot.errors import DatabaseError
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -26,6 +28,8 @@ class EngineError(Exception):
 
 # What a statement of either engine raises when the database refuses it.
 DRIVER_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, EngineError)
+# ... and what a command reports as "the database failed" (also our own DatabaseError: closed, refused).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (*DRIVER_ERRORS, DatabaseError)
 
 
 @dataclass(frozen=True, slots=True)

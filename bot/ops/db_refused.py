@@ -18,6 +18,8 @@ from pathlib import Path
 
 import structlog
 
+from bot.db.tx import EngineError
+
 log = structlog.get_logger(__name__)
 
 REMINDER_SECONDS = 600.0  # the repeated failure is logged again this often, not once per poll
@@ -28,6 +30,9 @@ _CONDITIONS = (
     ("readonly database", "read-only"),
 )
 
+# PostgreSQL's error codes for the same conditions (and a server that cannot be reached, class 08).
+_SQLSTATES = {"53100": "disk full", "58030": "disk I/O error", "25006": "read-only", "53200": "out of memory"}
+
 Send = Callable[[str], Awaitable[None]]
 
 
@@ -36,6 +41,11 @@ def refusal(exc: BaseException | None) -> str | None:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
+        if isinstance(exc, EngineError) and exc.sqlstate is not None:
+            if exc.sqlstate.startswith("08"):
+                return "unreachable"
+            if exc.sqlstate in _SQLSTATES:
+                return _SQLSTATES[exc.sqlstate]
         if isinstance(exc, sqlite3.Error | OSError):
             text = str(exc).lower()
             for words, condition in _CONDITIONS:
@@ -57,8 +67,12 @@ def free_space(path: Path) -> str:
 class DbRefusalWatch:
     """Hooked into the scheduler (`on_error` / `on_success`); `send` posts straight to the admin channel."""
 
-    def __init__(self, db_path: Path, send: Send, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._db_path = db_path
+    def __init__(self, where: Path | str, send: Send, *, clock: Callable[[], float] = time.monotonic) -> None:
+        """`where`: the SQLite file (its disk's free space is reported), or the PostgreSQL URL (shown
+        without its password; the disk is the server's, so no local free space is reported)."""
+        from bot.db.pg_database import redacted
+
+        self._db_path = where if isinstance(where, Path) else redacted(where)
         self._send = send
         self._clock = clock
         self._noticed: set[str] = set()  # conditions already sent in this process
@@ -87,7 +101,7 @@ class DbRefusalWatch:
                 "database_refuses_writes",
                 condition=condition,
                 db=str(self._db_path),
-                free=free_space(self._db_path),
+                free=self._free(),
                 job=job_id,
                 error=str(exc),
             )
@@ -101,7 +115,7 @@ class DbRefusalWatch:
                 condition=condition,
                 failures=self._failures,
                 db=str(self._db_path),
-                free=free_space(self._db_path),
+                free=self._free(),
             )
         return True
 
@@ -114,10 +128,22 @@ class DbRefusalWatch:
         log.info("database_writes_recovered", condition=condition, failures=self._failures, job=job_id)
         self._notify(
             f"RESOLVED statsbot: the database {self._db_path} accepts writes again ({condition} is over; "
-            f"{free_space(self._db_path)}). Imports and posts resume."
+            f"{self._free()}). Imports and posts resume."
         )
 
+    def _free(self) -> str:
+        if isinstance(self._db_path, Path):
+            return free_space(self._db_path)
+        return "free space: see the PostgreSQL server"
+
     def _refused_text(self, condition: str) -> str:
+        if not isinstance(self._db_path, Path):
+            return (
+                f"ALERT statsbot: the database {self._db_path} refuses writes ({condition}). Nothing is "
+                "imported and no alert can be queued until it can write again: fix the PostgreSQL server "
+                "(its disk, its state, the network to it). This notice is sent once "
+                "(docs/OPERATIONS.md, 'Database refuses writes')."
+            )
         return (
             f"ALERT statsbot: the database {self._db_path} refuses writes ({condition}; "
             f"{free_space(self._db_path)}). Nothing is imported and no alert can be queued until it "

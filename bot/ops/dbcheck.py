@@ -10,16 +10,14 @@ file aside, asking for a backup).
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
 
 import structlog
 
-from bot.db import ops_queries, outbox, status
+from bot.db import outbox, status
 from bot.db.connection import Database
-from bot.errors import DatabaseError
+from bot.db.tx import DATABASE_ERRORS
 from bot.ingest import posts
 
 log = structlog.get_logger(__name__)
@@ -32,8 +30,8 @@ INTERVAL_SECONDS = 6 * 3600.0  # then on this schedule (well inside the 24 h a c
 async def full_check(db: Database) -> list[str]:
     """`PRAGMA quick_check` messages (["ok"] when healthy); an unreadable file is a finding too."""
     try:
-        return await asyncio.to_thread(ops_queries.quick_check_file, db.path)
-    except (sqlite3.Error, DatabaseError) as exc:
+        return await db.quick_check()
+    except DATABASE_ERRORS as exc:
         return [f"unreadable: {exc}"]
 
 
@@ -51,6 +49,11 @@ async def run_check(
         log.info("db_check_ok", path=str(db.path), seconds=seconds)
         return True
     reason = "; ".join(messages[:3])
+    if db.engine == "postgresql":
+        # No file to be damaged: a server that does not answer is a connection problem (the pollers'
+        # writes fail and the refusal watch tells the admin), never a reason to stop importing for good.
+        log.warning("db_check_unanswered", engine="postgresql", findings=reason)
+        return False
     db.damaged = True
     on_damage(reason)
     log.error("db_check_failed", path=str(db.path), seconds=seconds, findings=reason)
@@ -66,6 +69,6 @@ async def run_check(
                     tx, kind=posts.KIND_ALERT, channel="admin", dedupe_key=f"alert:{ALERT_KEY}:{at:.6f}",
                     payload=posts.alert_payload(ALERT_KEY, "error", message), now=at,
                 )  # fmt: skip
-    except (sqlite3.Error, DatabaseError) as exc:
+    except DATABASE_ERRORS as exc:
         log.error("db_check_alert_not_recorded", error=str(exc))
     return False

@@ -13,6 +13,7 @@ import structlog
 from bot.db import orphans as dborphans
 from bot.db.connection import Database
 from bot.errors import DatabaseError
+from bot.ops.db_integrity import logical_checks, orphan_lines
 
 log = structlog.get_logger(__name__)
 
@@ -30,6 +31,7 @@ class CheckResult:
     messages: tuple[str, ...]  # ("ok",) when healthy, else what integrity_check (or opening) reported
     size_bytes: int
     wal_bytes: int
+    details: tuple[str, ...] = ()  # what the logical checks saw: schema version, counts (db_integrity)
 
 
 def _size(path: Path) -> int:
@@ -85,22 +87,17 @@ async def check_database(path: Path) -> CheckResult:
         db = await Database.open(path, lock=False)
     except DatabaseError as exc:
         return CheckResult(path, False, (str(exc),), _size(path), _size(wal))
+    details: list[str] = []
     try:
         messages = tuple(await db.integrity_check())
         # A damaged file can make the foreign key check fail or lie: only check a file that reads well.
-        orphans = await dborphans.foreign_key_violations(db) if messages == ("ok",) else {}
+        if messages == ("ok",):
+            findings = orphan_lines(await dborphans.foreign_key_violations(db))
+            more, details = await logical_checks(db)  # the checks PostgreSQL runs too
+            messages = tuple(findings + more) or messages
     finally:
         await db.close()
-    if orphans:
-        messages += (
-            *(
-                f"orphans: {n} {table} row(s) point to a missing {parent} row"
-                for (table, parent), n in sorted(orphans.items())
-            ),
-            "recommendation: stop the daemon, then `statsbot registry repair --apply` removes them "
-            "(imports into a reused round id fail until then)",
-        )
-    return CheckResult(path, messages == ("ok",), messages, _size(path), _size(wal))
+    return CheckResult(path, messages == ("ok",), messages, _size(path), _size(wal), tuple(details))
 
 
 COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")

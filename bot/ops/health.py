@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +12,7 @@ from bot.config import Settings
 from bot.db import ops_queries
 from bot.db import status as status_db
 from bot.db.connection import Database
-from bot.errors import DatabaseError
+from bot.db.tx import DATABASE_ERRORS
 
 # A server counts as stale after this many poll intervals without a successful poll.
 STALE_POLL_INTERVALS = 3
@@ -71,14 +69,13 @@ async def _database(db: Database, full: bool, now: float) -> Check:
         age = max(0.0, now - db.checked_at) / 3600
         return Check("database", True, f"full check passed {age:.1f} h ago")
     try:
-        if db.engine == "postgresql":  # the server checks its own pages; a round trip proves it answers
-            messages = await db.integrity_check()
-        else:
-            messages = await asyncio.to_thread(ops_queries.quick_check_file, db.path)
-    except (sqlite3.Error, DatabaseError) as exc:
+        messages = await db.quick_check()
+    except DATABASE_ERRORS as exc:
         return Check("database", False, f"unreadable: {exc}")
     if messages == ["ok"]:
-        return Check("database", True, "quick_check ok")
+        return Check(
+            "database", True, "PostgreSQL answers" if db.engine == "postgresql" else "quick_check ok"
+        )
     return Check("database", False, "; ".join(messages[:3]))
 
 

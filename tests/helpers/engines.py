@@ -85,3 +85,8 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+# A test about the SQLite file itself (sqlite3 shell, WAL, corruption, file copies) whose fixtures would
+# run it on both engines: `@SQLITE_ONLY` keeps the `sqlite` run (a direct parameter overrides `engine`).
+SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"])

@@ -10,11 +10,14 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
+
+import psycopg
 
 from bot.cli import main
 from bot.config import ServerConfig, Settings
 from bot.db.connection import Database
+from bot.db.dialect import to_postgresql
 from bot.factory import import_settings
 from bot.ingest.importer import import_file
 from bot.ingest.source import StatsSource
@@ -87,7 +90,8 @@ class World:
         return {"state": outcome.state, "error": outcome.error}
 
 
-def make_settings(base: Path, rig: SftpRig, **sections: Any) -> Settings:
+def make_settings(base: Path, rig: SftpRig, *, target: Path | str | None = None, **sections: Any) -> Settings:
+    """The world's settings; `target` a PostgreSQL URL puts the database there (`[database] url`)."""
     values: dict[str, Any] = {
         "paths": {"data_dir": base / "data", "local_stats": base / "local_stats"},
         "servers": [
@@ -105,16 +109,21 @@ def make_settings(base: Path, rig: SftpRig, **sections: Any) -> Settings:
             }
         ],
     }
+    if isinstance(target, str):
+        values["database"] = {"url": target}
     values.update(sections)
     return Settings.from_values(**values)
 
 
 @asynccontextmanager
-async def open_world(tmp_path: Path, samples_dir: Path) -> AsyncIterator[World]:
-    """One server 'main' served from tmp_path/remote, settings under tmp_path, the database open."""
+async def open_world(
+    tmp_path: Path, samples_dir: Path, target: Path | str | None = None
+) -> AsyncIterator[World]:
+    """One server 'main' served from tmp_path/remote, settings under tmp_path, the database open: a SQLite
+    file under tmp_path/data, or the PostgreSQL URL `target` (tests/helpers/engines.py `new_store`)."""
     async with sftp_rig(tmp_path) as rig:
-        settings = make_settings(tmp_path, rig)
-        world = World(rig, settings, await Database.open(settings.paths.db_path), samples_dir)
+        settings = make_settings(tmp_path, rig, target=target)
+        world = World(rig, settings, await Database.open(settings.db_target), samples_dir)
         try:
             yield world
         finally:
@@ -125,8 +134,9 @@ def write_config(world: World, path: Path, *, extra: str = "", remote_dir: str |
     """The world's settings as a TOML file for the CLI; `extra` appends sections (e.g. `[retention]`)."""
     s = world.settings
     srv = s.servers[0]
+    database = f'[database]\nurl = "{s.database.url}"\n' if s.on_postgresql else ""
     path.write_text(
-        f"""
+        f"""{database}
 [paths]
 data_dir = "{s.paths.data_dir}"
 local_stats = "{s.paths.local_stats}"
@@ -158,10 +168,14 @@ async def cli(argv: list[str]) -> int:
     return await asyncio.to_thread(main, argv)
 
 
-def hand_delete_round(db_path: Path, round_id: int) -> None:
+def hand_delete_round(target: Path | str, round_id: int) -> None:
     """What an operator's `sqlite3 statsbot.db "DELETE FROM rounds WHERE id=N"` does: foreign keys OFF
-    (the sqlite3 shell's default), so the round's players, weapons and match stay behind."""
-    conn = sqlite3.connect(db_path)
+    (the sqlite3 shell's default), so the round's players, weapons and match stay behind. On PostgreSQL
+    the same hand edit in psql with `SET session_replication_role = replica` (foreign keys not enforced)."""
+    if isinstance(target, str):
+        sql(target, "DELETE FROM rounds WHERE id = ?", (round_id,))
+        return
+    conn = sqlite3.connect(target)
     try:
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute("DELETE FROM rounds WHERE id = ?", (round_id,))
@@ -170,16 +184,27 @@ def hand_delete_round(db_path: Path, round_id: int) -> None:
         conn.close()
 
 
-def sql(db_path: Path, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Run one statement on the database file and commit, like an operator's sqlite3 shell (foreign keys
-    off); returns its rows."""
-    conn = sqlite3.connect(db_path)
+def sql(target: Path | str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement (SQLite's dialect) on the database and commit, like an operator's sqlite3 shell
+    (foreign keys off) or psql (`session_replication_role = replica`: foreign keys and triggers off);
+    returns its rows. `target`: the SQLite file, or the PostgreSQL URL (`settings.db_target`)."""
+    if isinstance(target, str):
+        return pg_sql(target, query, params)
+    conn = sqlite3.connect(target)
     try:
         rows = [tuple(r) for r in conn.execute(query, params)]
         conn.commit()
         return rows
     finally:
         conn.close()
+
+
+def pg_sql(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """`sql()` on PostgreSQL: psql's hand edit, the statement rewritten as bot/db does (bot/db/dialect.py)."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("SET session_replication_role = replica")
+        cur = conn.execute(cast(Any, to_postgresql(query)), params)
+        return [tuple(r) for r in cur.fetchall()] if cur.description else []
 
 
 async def daemon_imported(world: World, tmp_path: Path, names: list[str], *, extra: str = "") -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.db import aggregates, ops_queries
 from bot.db.connection import Database
 from bot.ops.reprocess import Target, reprocess
+from tests.helpers.engines import SQLITE_ONLY
 from tests.helpers.ops import EVENING, LATER, World
 
 
@@ -55,6 +56,7 @@ async def test_reprocess_and_delete_keep_aggregates_exact(world: World) -> None:
     assert await _snapshot(world.db) != before
 
 
+@SQLITE_ONLY
 async def test_migration_backfills_aggregates_of_an_existing_database(world: World) -> None:
     await world.import_(EVENING)
     kept = await _snapshot(world.db)

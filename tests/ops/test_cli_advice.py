@@ -13,36 +13,37 @@ from bot.db import status
 from bot.errors import RemoteDirMissing
 from bot.ingest.poll_health import PollHealth
 from bot.ingest.ssh_source import SshSource
+from tests.helpers.engines import SQLITE_ONLY
 from tests.helpers.ops import EVENING, LATER, World, cli, daemon_imported, sql, write_config
 
 
-def _db(world: World) -> Path:
-    return world.settings.paths.db_path
+def _db(world: World) -> Path | str:
+    return world.settings.db_target
 
 
+@SQLITE_ONLY
 async def test_a_database_moved_aside_is_named_with_the_restore_by_every_tool(
     world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cfg = await daemon_imported(world, tmp_path, EVENING[:2])
     assert await cli(["--config", cfg, "db", "backup"]) == 0
     [backup] = sorted((tmp_path / "backups").glob("statsbot-*.db"))
-    with _db(world).open("r+b") as f:  # garbage over the first pages: not a database any more
+    path = world.settings.paths.db_path
+    with path.open("r+b") as f:  # garbage over the first pages: not a database any more
         f.write(b"garbage" * 2000)
     capsys.readouterr()
     assert await cli(["--config", cfg, "db", "check"]) == 1
     captured = capsys.readouterr()
-    [moved] = [
-        p for p in _db(world).parent.iterdir() if ".corrupt-" in p.name and not p.name.endswith("-wal")
-    ]
+    [moved] = [p for p in path.parent.iterdir() if ".corrupt-" in p.name and not p.name.endswith("-wal")]
     assert moved.name in captured.out + captured.err
     for command in (["diagnose"], ["health"], ["db", "check"], ["registry", "check"]):
         assert await cli(["--config", cfg, *command]) == 1, command
         said = capsys.readouterr().err
         assert "check --config and the working directory" not in said, command
         assert f"moved aside as corrupt to {moved}" in said, command
-        assert f"`cp -p {backup} {_db(world)}`" in said, command
+        assert f"`cp -p {backup} {path}`" in said, command
         assert "stop the daemon" in said, command
-    assert not _db(world).exists()  # no tool created an empty database in its place
+    assert not path.exists()  # no tool created an empty database in its place
 
 
 async def test_a_wrong_remote_dir_names_the_config_key_not_the_network(

@@ -16,8 +16,8 @@ from tests.helpers.ops import EVENING, LATER, World, cli, daemon_imported, sql
 RETENTION = "\n[retention]\nremote_delete_days = 1\nremote_batch = {batch}\n"
 
 
-def _db(world: World) -> Path:
-    return world.settings.paths.db_path
+def _db(world: World) -> Path | str:
+    return world.settings.db_target
 
 
 def _row(world: World, columns: str, name: str) -> tuple[Any, ...]:

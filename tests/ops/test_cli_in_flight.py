@@ -36,7 +36,7 @@ async def test_files_the_daemon_is_importing_are_in_flight_not_never_processed(
     cfg = await daemon_imported(world, tmp_path, EVENING[:2])
     world.put_remote(NEW)
     await _daemon_lists(cfg)
-    db = world.settings.paths.db_path
+    db = world.settings.db_target
     assert sql(db, "SELECT filename, state FROM processed_files WHERE state = 'seen' ORDER BY 1") == [
         (n, "seen") for n in NEW
     ]
@@ -65,7 +65,7 @@ async def test_a_full_local_disk_is_named_as_the_blocker(
     local = world.settings.paths.local_stats / "main"
     message = f"local disk at {local}: No space left on device (server main itself answered)"
     sql(
-        world.settings.paths.db_path,
+        world.settings.db_target,
         "INSERT INTO alerts(key, severity, message, opened_at) VALUES ('local_disk:main', 'error', ?, ?)",
         (message, time.time()),
     )

@@ -22,7 +22,7 @@ async def test_sync_preview_is_the_act_and_no_posts_posts_nothing(
 ) -> None:
     world.put_remote(EVENING)
     cfg = await _config(world, tmp_path)
-    db = world.settings.paths.db_path
+    db = world.settings.db_target
     capsys.readouterr()
     assert await cli(["--config", cfg, "sync", "--dry-run", "--no-posts"]) == 0
     would = re.findall(r"main/(\S+): import → would import", capsys.readouterr().out)

@@ -17,6 +17,12 @@ from tests.helpers import pg
 from tests.helpers.ops import EVENING, LATER, World, cli, sql, write_config
 
 
+@pytest.fixture
+async def world(sqlite_world: World) -> World:
+    """The source database here is SQLite (what `db migrate` copies, what the fallback backup writes)."""
+    return sqlite_world
+
+
 async def _sqlite_with_data(world: World, tmp_path: Path) -> str:
     """The evening and later rounds imported by the real importer (rounds, aggregates, outbox), one post
     marked sent; the database closed (the CLI takes its lock); returns the config path."""

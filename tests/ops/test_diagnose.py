@@ -17,6 +17,7 @@ from bot.ops.explain import explain
 from bot.ops.repair import FORGET, RECORD_IMPORTED, apply_changes, check_registry
 from bot.ops.report import render_text, report_to_json
 from bot.ops.sync import sync
+from tests.helpers.engines import SQLITE_ONLY
 from tests.helpers.ops import EVENING, LATER, World, make_settings
 
 
@@ -131,6 +132,7 @@ async def test_rounds_deleted_by_hand_are_forgotten_then_imported_again_once(wor
     assert again.items == []  # idempotent: nothing left to import
 
 
+@SQLITE_ONLY
 async def test_older_backup_restored_sync_imports_only_the_missing_files(
     world: World, tmp_path: Path
 ) -> None:

@@ -80,7 +80,7 @@ async def test_alert_once_per_new_kind_resolve_once_and_count_per_kind(world: Wo
         # A drift appears: a round deleted by hand. One alert, with the files' date range.
         [round_id] = [r[0] for r in await world.db.fetchall("SELECT id FROM rounds WHERE filename = ?",
                                                               (EVENING[2],))]  # fmt: skip
-        hand_delete_round(world.settings.paths.db_path, round_id)
+        hand_delete_round(world.settings.db_target, round_id)
         await watch.check_server(world.db, world.settings, cfg, source)
         [(kind, payload)] = await posts(world.db)
         assert kind == "alert"
@@ -94,7 +94,7 @@ async def test_alert_once_per_new_kind_resolve_once_and_count_per_kind(world: Wo
         [r2] = [
             r[0] for r in await world.db.fetchall("SELECT id FROM rounds WHERE filename = ?", (EVENING[3],))
         ]
-        hand_delete_round(world.settings.paths.db_path, r2)
+        hand_delete_round(world.settings.db_target, r2)
         for _ in range(2):
             await watch.check_server(world.db, world.settings, cfg, source)
         assert len(await posts(world.db)) == 1

@@ -17,6 +17,7 @@ from bot.ops.drift import Kind
 from bot.ops.health import HealthReport, check_health, is_healthy
 from bot.ops.metrics import render_metrics, start_health_server
 from bot.ops.sync import sync
+from tests.helpers.engines import SQLITE_ONLY
 from tests.helpers.ops import EVENING, World
 
 NOW = 2_000_000_000.0
@@ -116,6 +117,7 @@ async def test_metrics_and_healthz_over_http(world: World) -> None:
         await server.close()
 
 
+@SQLITE_ONLY
 async def test_backup_is_verified_restorable_and_rotated(world: World, tmp_path: Path) -> None:
     world.put_remote(EVENING)
     await world.import_(EVENING)
@@ -136,6 +138,7 @@ async def test_backup_is_verified_restorable_and_rotated(world: World, tmp_path:
         conn.close()
 
 
+@SQLITE_ONLY
 async def test_db_check_ok_and_corrupt_database_is_moved_aside(world: World, tmp_path: Path) -> None:
     result = await check_database(world.settings.paths.db_path)
     assert result.ok
@@ -152,6 +155,7 @@ async def test_db_check_ok_and_corrupt_database_is_moved_aside(world: World, tmp
     assert not missing.ok
 
 
+@SQLITE_ONLY
 async def test_damaged_database_file_makes_health_fail(world: World) -> None:
     world.put_remote(EVENING)
     await world.import_(EVENING)
@@ -169,6 +173,7 @@ async def test_damaged_database_file_makes_health_fail(world: World) -> None:
     assert not report.checks[0].ok
 
 
+@SQLITE_ONLY
 async def test_corrupt_database_runbook_backup_restore_then_sync(world: World, tmp_path: Path) -> None:
     world.put_remote(EVENING)
     world.put_local(EVENING)

@@ -14,6 +14,13 @@ import pytest
 from tests.helpers import pg
 from tests.helpers.ops import EVENING, World, cli, write_config
 
+
+@pytest.fixture
+async def world(sqlite_world: World) -> World:
+    """The source database here is SQLite (what `db migrate` copies, what the fallback backup writes)."""
+    return sqlite_world
+
+
 TABLES = ("rounds", "player_stats", "weapon_stats", "players", "outbox", "processed_files", "file_events")
 
 

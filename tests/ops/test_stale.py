@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import zlib
 from pathlib import Path
 
@@ -14,28 +13,17 @@ from bot.db.connection import Database
 from bot.ops.drift import Kind
 from bot.ops.reprocess_stale import StaleProgress, reprocess_stale
 from bot.stats.version import PARSER_VERSION
-from tests.helpers.ops import EVENING, LATER, World, cli, write_config
+from tests.helpers.ops import EVENING, LATER, World, cli, sql, write_config
 
 
-def made_by_older_parser(db_path: Path, names: list[str], version: int = PARSER_VERSION - 1) -> None:
+def made_by_older_parser(db_path: Path | str, names: list[str], version: int = PARSER_VERSION - 1) -> None:
     """A database an older parser version filled: what those rounds' rows say after the upgrade."""
-    conn = sqlite3.connect(db_path)
-    try:
-        conn.executemany(
-            "UPDATE rounds SET parser_version = ? WHERE filename = ?", [(version, n) for n in names]
-        )
-        conn.commit()
-    finally:
-        conn.close()
+    for name in names:
+        sql(db_path, "UPDATE rounds SET parser_version = ? WHERE filename = ?", (version, name))
 
 
-def stored_content_becomes(db_path: Path, name: str, data: bytes) -> None:
-    conn = sqlite3.connect(db_path)
-    try:
-        conn.execute("UPDATE rounds SET raw_content = ? WHERE filename = ?", (zlib.compress(data), name))
-        conn.commit()
-    finally:
-        conn.close()
+def stored_content_becomes(db_path: Path | str, name: str, data: bytes) -> None:
+    sql(db_path, "UPDATE rounds SET raw_content = ? WHERE filename = ?", (zlib.compress(data), name))
 
 
 async def versions(db: Database) -> dict[str, int]:
@@ -53,7 +41,7 @@ async def test_cli_reprocess_stale_on_a_database_made_by_an_older_parser(
     await world.import_(EVENING + LATER)
     pairs_before = await world.db.fetchall("SELECT r1_round_id IS NOT NULL FROM matches")
     await world.db.close()  # the CLI writes: it takes the single-instance lock
-    db_path = world.settings.paths.db_path
+    db_path = world.settings.db_target
     made_by_older_parser(db_path, EVENING)
     cfg = str(write_config(world, tmp_path / "statsbot.toml"))
     capsys.readouterr()  # the import's log lines
@@ -97,7 +85,7 @@ async def test_reprocess_stale_pages_through_and_leaves_a_round_that_no_longer_p
 ) -> None:
     await world.import_(EVENING + LATER)
     await world.db.close()
-    db_path = world.settings.paths.db_path
+    db_path = world.settings.db_target
     made_by_older_parser(db_path, EVENING + LATER)
     broken = LATER[3]  # a round 2: its round 1 re-derives it, so that one cannot be reprocessed either
     stored_content_becomes(db_path, broken, b"not a stats file\n")

@@ -26,6 +26,7 @@ from bot.ops.explain import explain, render_journey
 from bot.ops.report import render_text
 from bot.ops.reprocess import Target, reprocess_one
 from bot.ops.retention import run_retention
+from tests.helpers.engines import SQLITE_ONLY
 from tests.helpers.ops import BASE_MTIME, EVENING, World, make_settings
 
 A = "2024-03-24-210000-supply-round-1.txt"
@@ -44,6 +45,7 @@ def _imported(names: list[str], remote: dict[str, RemoteFile] | None) -> ServerS
     )
 
 
+@SQLITE_ONLY
 async def test_backup_is_one_file_and_rotation_removes_companions(world: World, tmp_path: Path) -> None:
     world.put_remote(EVENING)
     await world.import_(EVENING)
