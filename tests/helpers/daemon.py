@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,11 @@ def server_values(name: str, rig: SftpRig, **overrides: Any) -> dict[str, Any]:
     return values
 
 
+# Set by the `daemon_store` fixture (tests/helpers/engines.py) on its PostgreSQL run: the database URL for
+# the settings made under `base` (one database per base, as on SQLite: base/data/statsbot.db).
+postgresql_store: Callable[[Path], str] | None = None
+
+
 def daemon_settings(base: Path, servers: list[dict[str, Any]], **sections: Mapping[str, Any]) -> Settings:
     values: dict[str, Any] = {
         "paths": {"data_dir": base / "data", "local_stats": base / "local_stats"},
@@ -54,6 +59,8 @@ def daemon_settings(base: Path, servers: list[dict[str, Any]], **sections: Mappi
         "backup": {"enabled": False},
         "ingest": {"retry_base_seconds": 1, "retry_max_seconds": 2},
     }
+    if postgresql_store is not None:
+        values["database"] = {"url": postgresql_store(base)}
     values.update(sections)
     return Settings.from_values(**values)
 

@@ -38,6 +38,25 @@ def new_store(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> It
 
 
 @pytest.fixture
+def daemon_store(engine: str, new_store: NewStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run a module whose daemons are built by tests/helpers/daemon.py on each engine: on PostgreSQL every
+    `daemon_settings(base, ...)` of the test gets the fresh schema of its `base` (`pytestmark =
+    pytest.mark.usefixtures("daemon_store")`)."""
+    from tests.helpers import daemon
+
+    if engine != "postgresql":
+        return
+    stores: dict[Path, str] = {}
+
+    def store_for(base: Path) -> str:
+        if base not in stores:
+            stores[base] = str(new_store())
+        return stores[base]
+
+    monkeypatch.setattr(daemon, "postgresql_store", store_for)
+
+
+@pytest.fixture
 async def store_db(new_store: NewStore) -> AsyncIterator[Database]:
     """A migrated database on each engine in turn."""
     database = await Database.open(new_store())

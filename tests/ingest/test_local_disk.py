@@ -23,6 +23,8 @@ from bot.ingest.poll_health import local_disk_key, unreachable_key
 from tests.helpers.daemon import Clock, daemon_settings, make_app, server_values
 from tests.helpers.sftp import sftp_rig
 
+pytestmark = pytest.mark.usefixtures("daemon_store")  # on SQLite and on PostgreSQL
+
 R1 = "2025-10-02-232339-erdenberg_t2-round-1.txt"
 
 

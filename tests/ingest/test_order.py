@@ -13,6 +13,8 @@ import hashlib
 import os
 from pathlib import Path
 
+import pytest
+
 from bot.app import App
 from bot.db import files as dbfiles
 from bot.db import ops_queries
@@ -26,6 +28,8 @@ from bot.ingest.source import RemoteEntry
 from bot.writer_work import _sweep_pending_round2 as sweep_pending_r2_job
 from tests.helpers.daemon import Clock, daemon_settings, make_app, server_values
 from tests.helpers.sftp import SftpRig, sftp_rig
+
+pytestmark = pytest.mark.usefixtures("daemon_store")  # on SQLite and on PostgreSQL
 
 B1 = "2025-10-02-230707-braundorf_b4-round-1.txt"
 B2 = "2025-10-02-231506-braundorf_b4-round-2.txt"
@@ -187,7 +191,7 @@ async def test_once_imports_what_waits_behind_a_file_that_never_settles(
             assert await app.once() == 0
         finally:
             writer.cancel()
-        async with await Database.open(tmp_path / "data" / "statsbot.db") as db:
+        async with await Database.open(app.settings.db_target) as db:
             states = await dbfiles.get_rows(db, "main", [B1, B2, E1])
         assert {n: r.state for n, r in states.items()} == {B1: "seen", B2: "imported", E1: "imported"}
 

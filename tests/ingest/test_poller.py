@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import asyncssh
+import pytest
 from structlog.testing import capture_logs
 
 from bot.app import App
@@ -18,6 +19,8 @@ from bot.ingest.poller import CycleResult
 from bot.ingest.ssh_source import SshSource
 from tests.helpers.daemon import Clock, daemon_settings, make_app, server_values
 from tests.helpers.sftp import SftpRig, sftp_rig, tree_outside
+
+pytestmark = pytest.mark.usefixtures("daemon_store")  # on SQLite and on PostgreSQL
 
 R1 = "2025-10-02-232339-erdenberg_t2-round-1.txt"
 R2 = "2025-10-02-232818-erdenberg_t2-round-2.txt"

@@ -6,11 +6,15 @@ import asyncio
 import os
 from pathlib import Path
 
+import pytest
+
 from bot.app import App
 from bot.db import files as dbfiles
 from tests.helpers.daemon import Clock, daemon_settings, make_app, server_values
-from tests.helpers.ops import sql
+from tests.helpers.engines import add_failing_trigger, drop_trigger
 from tests.helpers.sftp import sftp_rig
+
+pytestmark = pytest.mark.usefixtures("daemon_store")  # on SQLite and on PostgreSQL
 
 R1 = "2025-10-02-232339-erdenberg_t2-round-1.txt"
 R2 = "2025-10-02-232818-erdenberg_t2-round-2.txt"
@@ -71,10 +75,8 @@ async def test_one_files_unexpected_error_fails_that_file_and_the_others_import(
         try:
             assert app.db is not None
             # A database fault that only this file meets (the shape an orphan-row collision takes).
-            sql(
-                app.db.path,
-                f"CREATE TRIGGER boom BEFORE INSERT ON rounds WHEN NEW.filename = '{S1}' "
-                "BEGIN SELECT RAISE(ABORT, 'simulated constraint failure'); END",
+            await add_failing_trigger(
+                app.db, "boom", "rounds", "simulated constraint failure", when=f"NEW.filename = '{S1}'"
             )
             states = await _settle(app, clock)
             assert states == {S1: "failed", R1: "imported"}
@@ -104,17 +106,13 @@ async def test_a_listing_whose_rows_were_not_recorded_is_made_again_once_the_dat
             assert await _settle(app, clock) == {R1: "imported"}
             clock.advance(3)
             await app.pollers["main"].poll()  # the 1-second confirm listing is spent
-            sql(
-                app.db.path,
-                "CREATE TRIGGER full BEFORE INSERT ON processed_files "
-                "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
-            )
+            await add_failing_trigger(app.db, "disk_full", "processed_files", "database or disk is full")
             rig.write(S1, (samples_dir / S1).read_bytes())
             os.utime(rig.stats_dir, (os.stat(rig.stats_dir).st_mtime + 10,) * 2)
             for _ in range(2):  # the change listing and its confirm listing both fail to record
                 clock.advance(3)
                 assert not (await app.pollers["main"].poll()).ok
-            sql(app.db.path, "DROP TRIGGER full")
+            await drop_trigger(app.db, "disk_full", "processed_files")
             clock.advance(3)
             back = await app.pollers["main"].poll()
             assert back.ok
@@ -144,12 +142,10 @@ async def test_a_crash_importing_a_new_version_of_an_imported_file_quarantines_i
             clock.advance(3)
             await app.pollers["main"].poll()  # the 1-second confirm listing is spent
             # the importer's own verdict on the new version cannot be written
-            sql(
-                app.db.path,
-                f"CREATE TRIGGER boom BEFORE INSERT ON file_events WHEN NEW.filename = '{S1}' "
-                "AND NEW.detail LIKE '%content changed%' "
-                "BEGIN SELECT RAISE(ABORT, 'simulated failure'); END",
-            )
+            await add_failing_trigger(
+                app.db, "boom", "file_events", "simulated failure",
+                when=f"NEW.filename = '{S1}' AND NEW.detail LIKE '%content changed%'",
+            )  # fmt: skip
             changed = (samples_dir / S1).read_bytes() + b"\n"
             rig.write(S1, changed)
             (tmp_path / "local_stats" / "main" / S1).write_bytes(changed)
@@ -167,8 +163,7 @@ async def test_a_crash_importing_a_new_version_of_an_imported_file_quarantines_i
             assert row.last_error is not None
             assert "simulated failure" in row.last_error
             # the operator is told, as for any quarantine
-            [(alerts,)] = sql(
-                app.db.path,
+            [(alerts,)] = await app.db.fetchall(
                 "SELECT count(*) FROM outbox WHERE kind = 'alert' AND dedupe_key LIKE ?",
                 (f"alert:quarantined:main:{S1}:%",),
             )

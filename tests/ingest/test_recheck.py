@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from bot.app import App
 from bot.factory import import_settings
 from bot.ingest.importer import import_file
@@ -12,6 +14,8 @@ from bot.ingest.settle import SettleGate
 from tests.helpers.counting_sftp import count_lstats
 from tests.helpers.daemon import Clock, daemon_settings, make_app, server_values
 from tests.helpers.sftp import SftpRig, sftp_rig
+
+pytestmark = pytest.mark.usefixtures("daemon_store")  # on SQLite and on PostgreSQL
 
 S1 = "2025-10-02-213333-supply-round-1.txt"
 S2 = "2025-10-02-214239-supply-round-2.txt"

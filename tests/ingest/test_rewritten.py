@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from bot.app import App
 from bot.db import files as dbfiles
 from bot.db import ops_queries
 from tests.helpers.daemon import Clock, daemon_settings, make_app, server_values
 from tests.helpers.sftp import sftp_rig
+
+pytestmark = pytest.mark.usefixtures("daemon_store")  # on SQLite and on PostgreSQL
 
 R1 = "2025-10-02-232339-erdenberg_t2-round-1.txt"
 FULL_LISTING = 60.0
