@@ -15,6 +15,7 @@ from bench.samples import replicate, write_files
 from bot.db.connection import Database
 from bot.ingest.backfill import backfill, collect
 from bot.ingest.importer import ImportSettings
+from tests.helpers.engines import NewStore
 from tests.helpers.store import import_path
 
 SETTINGS = ImportSettings()
@@ -87,11 +88,11 @@ def _folder(tmp_path: Path, samples_dir: Path) -> Path:
 
 
 async def test_worker_processes_give_the_same_database_as_one_by_one(
-    tmp_path: Path, samples_dir: Path
+    tmp_path: Path, samples_dir: Path, new_store: NewStore
 ) -> None:
     folder = _folder(tmp_path, samples_dir)
     files, _ = collect([folder])
-    async with await Database.open(tmp_path / "single.db") as single:
+    async with await Database.open(new_store("single.db")) as single:
         for path in files:
             await import_path(single, path, now=50.0, mtime=int(path.stat().st_mtime))
         expected = await _dump(single)
@@ -99,7 +100,7 @@ async def test_worker_processes_give_the_same_database_as_one_by_one(
     # those derived in the transaction are used; one worker process prepares batches ahead.
     for workers in (1, 0):
         done: list[int] = []
-        async with await Database.open(tmp_path / f"backfill-{workers}.db") as db:
+        async with await Database.open(new_store(f"backfill-{workers}.db")) as db:
             summary = await backfill(
                 db, files, server="main", settings=SETTINGS, batch_size=9, workers=workers, warm_up=False,
                 clock=lambda: 50.0, progress=functools.partial(_record, done),
@@ -163,7 +164,9 @@ async def test_worker_processes_exit_when_the_import_is_killed(tmp_path: Path) -
     await asyncio.wait_for(child.stderr.read(), 5)  # nothing left holding the killed import's stderr
 
 
-async def test_a_worker_killed_mid_backfill_costs_nothing_but_speed(tmp_path: Path) -> None:
+async def test_a_worker_killed_mid_backfill_costs_nothing_but_speed(
+    tmp_path: Path, new_store: NewStore
+) -> None:
     folder = tmp_path / "in"
     write_files(folder, list(replicate(600)))
     files, _ = collect([folder])
@@ -180,7 +183,7 @@ async def test_a_worker_killed_mid_backfill_costs_nothing_but_speed(tmp_path: Pa
                     return pid
             await asyncio.sleep(0.01)
 
-    async with await Database.open(tmp_path / "s.db") as db:
+    async with await Database.open(new_store("s.db")) as db:
         killer = asyncio.create_task(kill_a_worker())
         summary = await backfill(
             db, files, server="main", settings=SETTINGS, batch_size=20, workers=1, warm_up=False
