@@ -20,6 +20,7 @@ from bot.db import files as dbfiles
 from bot.db import ops_queries
 from bot.db.connection import Database
 from tests.helpers.daemon import server_values
+from tests.helpers.engines import NewStore
 from tests.helpers.sftp import sftp_rig
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -30,8 +31,11 @@ SEED = 20261121
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
-def config_text(base: Path, server: dict[str, object]) -> str:
+def config_text(base: Path, server: dict[str, object], database: Path | str | None = None) -> str:
+    """The children's config; `database` a PostgreSQL URL puts the database there (else base/data/)."""
     lines = ["[paths]", f'data_dir = "{base / "data"}"', f'local_stats = "{base / "local_stats"}"']
+    if isinstance(database, str):
+        lines += ["[database]", f'url = "{database}"']
     lines += ["[backup]", "enabled = false", "[log]", 'level = "WARNING"', "json = true"]
     lines += ["[discord]", 'posts = "all"']  # round posts too: the tests count what is printed per round
     lines += ["[[servers]]"]
@@ -53,7 +57,14 @@ async def run_to_end(config: Path, *args: str) -> None:
     assert child.returncode == 0, err.decode()[-3000:]
 
 
-async def test_sigkill_at_random_moments_loses_nothing_and_imports_nothing_twice(tmp_path: Path) -> None:
+def store_of(base: Path, database: Path | str) -> Path | str:
+    """Where config_text(base, ..., database) puts the database."""
+    return database if isinstance(database, str) else base / "data" / "statsbot.db"
+
+
+async def test_sigkill_at_random_moments_loses_nothing_and_imports_nothing_twice(
+    tmp_path: Path, new_store: NewStore
+) -> None:
     rng = random.Random(SEED)
     loop = asyncio.get_running_loop()
     files = iter(replicate(60 * BATCH))
@@ -74,7 +85,8 @@ async def test_sigkill_at_random_moments_loses_nothing_and_imports_nothing_twice
         values = server_values(
             "main", rig, min_file_age_seconds=0, max_parallel_downloads=4, full_listing_seconds=300
         )
-        config.write_text(config_text(tmp_path, values))
+        database = new_store()
+        config.write_text(config_text(tmp_path, values, database))
         add_batch()
         add_batch()
         kills = 0
@@ -101,7 +113,7 @@ async def test_sigkill_at_random_moments_loses_nothing_and_imports_nothing_twice
         await run_to_end(config, "import", "--server", "local", str(local_dir))
         await run_to_end(config, "once")
 
-    async with await Database.open(tmp_path / "data" / "statsbot.db") as db:
+    async with await Database.open(store_of(tmp_path, database)) as db:
         assert await db.integrity_check() == ["ok"]
         for server, names in expected.items():
             rows = await dbfiles.get_rows(db, server, names)

@@ -26,15 +26,18 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
+import psycopg
 import pytest
 
 from bench.samples import replicate
 from bot.chat.embeds import footer_marker
 from bot.db.connection import Database
+from tests.helpers import pg
 from tests.helpers.daemon import server_values
+from tests.helpers.engines import NewStore
 from tests.helpers.fake_discord import ADMIN_CHANNEL, GUILD_ID, STATS_CHANNEL, FakeDiscord, running
 from tests.helpers.sftp import SftpRig, sftp_rig
-from tests.test_crash import config_text
+from tests.test_crash import config_text, store_of
 
 PROJECT = Path(__file__).resolve().parent.parent
 FILES = 61  # the real samples (as a copy with its own content hashes), released over ~25 s
@@ -46,7 +49,7 @@ SEED = 20261207
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
 
-def daemon_config(base: Path, rig: SftpRig) -> str:
+def daemon_config(base: Path, rig: SftpRig, database: Path | str | None = None) -> str:
     values = server_values(
         "main",
         rig,
@@ -55,7 +58,7 @@ def daemon_config(base: Path, rig: SftpRig) -> str:
         max_parallel_downloads=2,
         full_listing_seconds=300,
     )
-    return config_text(base, values)  # [discord] posts = "all": round posts too
+    return config_text(base, values, database)  # [discord] posts = "all": round posts too
 
 
 async def spawn(config: Path, fake: FakeDiscord | None, stdout: TextIO) -> asyncio.subprocess.Process:
@@ -100,22 +103,32 @@ async def release(rig: SftpRig, plan: list[tuple[str, bytes, float]], done: asyn
     done.set()
 
 
-def progress(db_path: Path) -> tuple[int, int]:
+PROGRESS_SQL = (
+    "SELECT (SELECT count(*) FROM processed_files WHERE state = 'imported'), "
+    "(SELECT count(*) FROM outbox WHERE state = 'pending')"
+)
+
+
+def progress(db_path: Path | str) -> tuple[int, int]:
     """(files imported, posts not delivered yet), read without disturbing the running daemon."""
+    if isinstance(db_path, str):  # PostgreSQL: a reader beside the writer
+        try:
+            with pg.connect(db_path) as pconn:
+                row = pconn.execute(PROGRESS_SQL.encode()).fetchone()
+        except psycopg.Error:
+            return 0, -1
+        return (0, -1) if row is None else (int(row[0]), int(row[1]))
     if not db_path.exists():
         return 0, -1
     try:
         conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
         try:
-            imported = conn.execute(
-                "SELECT count(*) FROM processed_files WHERE state = 'imported'"
-            ).fetchone()
-            pending = conn.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()
+            imported, pending = conn.execute(PROGRESS_SQL).fetchone()
         finally:
             conn.close()
     except sqlite3.Error:
         return 0, -1
-    return int(imported[0]), int(pending[0])
+    return int(imported), int(pending)
 
 
 def about(kind: str, dedupe_key: str, subject: str | None) -> str:
@@ -130,18 +143,24 @@ def about(kind: str, dedupe_key: str, subject: str | None) -> str:
     return dedupe_key
 
 
-@pytest.mark.parametrize("sink", ["discord", "console"])
-async def test_sigkilled_daemon_imports_and_posts_every_round_exactly_once(tmp_path: Path, sink: str) -> None:
+# The console sink is about printing, not storage: on PostgreSQL the Discord run alone (30 s each).
+@pytest.mark.parametrize(
+    ("engine", "sink"), [("sqlite", "discord"), ("sqlite", "console"), ("postgresql", "discord")]
+)
+async def test_sigkilled_daemon_imports_and_posts_every_round_exactly_once(
+    tmp_path: Path, sink: str, new_store: NewStore
+) -> None:
     rng = random.Random(SEED)
     files = sorted(replicate(FILES))
     names = {name for name, _ in files}
-    db_path = tmp_path / "data" / "statsbot.db"
+    database = new_store()
+    db_path = store_of(tmp_path, database)
     loop = asyncio.get_running_loop()
     console = tmp_path / "console.txt"
     async with running() as fake_server, sftp_rig(tmp_path / "sftp") as rig:
         fake = fake_server if sink == "discord" else None
         config = tmp_path / "statsbot.toml"
-        config.write_text(daemon_config(tmp_path, rig))
+        config.write_text(daemon_config(tmp_path, rig, database))
         released = asyncio.Event()
         writer = asyncio.create_task(release(rig, schedule(files, rng), released))
         kills = 0
