@@ -98,10 +98,11 @@ async def open_postgresql(settings: Settings) -> Database:
 
     url = str(settings.db_target)
     try:
-        return await Database.open(url, lock=False, synchronous_commit=settings.database.synchronous_commit)
-    except DRIVER_ERRORS as exc:
-        what = "unreachable" if str(exc).startswith("cannot connect") else "refused"
-        raise DatabaseError(f"database {what} at {redacted(url)} (password hidden): {exc}") from None
+        synchronous = settings.database.synchronous_commit
+        # Unreachable: PgDatabase raises a DatabaseError naming it (bot/db/pg_database.py).
+        return await Database.open(url, lock=False, synchronous_commit=synchronous)
+    except DRIVER_ERRORS as exc:  # reached, but its schema or compat functions refused
+        raise DatabaseError(f"database refused at {redacted(url)} (password hidden): {exc}") from None
 
 
 ACCEPT_DATA_LOSS_HELP = (

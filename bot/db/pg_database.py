@@ -24,7 +24,7 @@ from bot.db import continuity as cont
 from bot.db import pg_engine
 from bot.db.connection import Database
 from bot.db.fencing import Fence
-from bot.db.tx import Params, SyncTx, fetchall_on, fetchone_on
+from bot.db.tx import EngineError, Params, SyncTx, fetchall_on, fetchone_on
 from bot.errors import DatabaseError
 
 log = structlog.get_logger(__name__)
@@ -167,6 +167,10 @@ class PgDatabase(Database):
                 application_name=application_name,
                 synchronous_commit=synchronous_commit,
             )
+        except EngineError as exc:
+            thread.stop()
+            # Every command and the daemon say it in one line, the URL without its password.
+            raise DatabaseError(f"database unreachable at {redacted(url)} (password hidden): {exc}") from None
         except BaseException:
             thread.stop()
             raise
