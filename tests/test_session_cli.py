@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main
+from tests.helpers.engines import NewStore
 
 EVENING = [  # 2025-11-01 23:11 → 00:06: slomix vs ripaZha, a broken fullhold then a double fullhold
     "2025-11-01-231128-etl_sp_delivery-round-1.txt",
@@ -20,13 +21,18 @@ EARLIER = ["2025-10-14-232828-etl_ice-round-1.txt", "2025-10-14-233150-etl_ice-r
 
 
 @pytest.fixture
-def config(tmp_path: Path, samples_dir: Path) -> Path:
+def config(tmp_path: Path, samples_dir: Path, new_store: NewStore) -> Path:
+    """Imported through the CLI into a SQLite file, or into PostgreSQL (`[database] url`)."""
     folder = tmp_path / "files"
     folder.mkdir()
     for name in EARLIER + EVENING:
         shutil.copy(samples_dir / name, folder / name)
     path = tmp_path / "statsbot.toml"
-    path.write_text(f'[paths]\ndata_dir = "{tmp_path / "data"}"\nlocal_stats = "{tmp_path / "ls"}"\n')
+    store = new_store()
+    database = f'[database]\nurl = "{store}"\n' if isinstance(store, str) else ""
+    path.write_text(
+        f'{database}[paths]\ndata_dir = "{tmp_path / "data"}"\nlocal_stats = "{tmp_path / "ls"}"\n'
+    )
     assert main(["--config", str(path), "import", "--no-posts", "--server", "main", str(folder)]) == EXIT_OK
     return path
 
