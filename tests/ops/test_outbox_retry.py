@@ -14,7 +14,7 @@ from bot.db.health import acquire_lock, release_lock
 from bot.db.outbox import OutboxRow
 
 
-async def _seed(path: Path) -> list[int]:
+async def _seed(path: Path | str) -> list[int]:
     async with await Database.open(path) as db:
         ids = []
         async with db.transaction() as tx:
@@ -30,7 +30,7 @@ async def _seed(path: Path) -> list[int]:
     return ids
 
 
-async def _due(path: Path) -> list[OutboxRow]:
+async def _due(path: Path | str) -> list[OutboxRow]:
     async with await Database.open(path, lock=False) as db:
         return await outbox.due(db, now=10.0, limit=10)
 
@@ -87,3 +87,18 @@ def test_retry_needs_ids_or_all(config: Path, capsys: pytest.CaptureFixture[str]
 def test_missing_database_is_reported_not_created(config: Path, tmp_path: Path) -> None:
     assert main(["--config", str(config), "outbox", "list"]) == 1
     assert not (tmp_path / "data" / "statsbot.db").exists()
+
+
+def test_dead_posts_are_listed_and_requeued_on_postgresql(
+    tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No lock file on PostgreSQL: the commands open the database beside the daemon, as every process may.
+    config = tmp_path / "statsbot.toml"
+    config.write_text(f'[database]\nurl = "{pg_url}"\n[paths]\ndata_dir = "{tmp_path / "data"}"\n')
+    ids = asyncio.run(_seed(pg_url))
+    assert main(["--config", str(config), "outbox", "list"]) == 0
+    assert "2 dead post(s)" in capsys.readouterr().out
+    assert main(["--config", str(config), "outbox", "retry", str(ids[1])]) == 1  # sent: left alone
+    assert main(["--config", str(config), "outbox", "retry", "--all"]) == 0
+    assert [row.id for row in asyncio.run(_due(pg_url))] == [ids[0], ids[2]]
+    assert not (tmp_path / "data" / "statsbot.db").exists()  # no SQLite file made on the side
