@@ -107,3 +107,22 @@ async def test_the_refusal_watch_knows_postgresql_codes_and_shows_no_password() 
     assert all("s3cret" not in text and "bot:***@db.example/stats" in text for text in sent)
     assert "fix the PostgreSQL server" in sent[0]
     assert "MB free" not in sent[0] + sent[1]
+
+
+async def test_the_scheduled_check_on_an_unanswering_server_stops_nothing(pg_url: str) -> None:
+    from bot.db.connection import Database
+    from bot.ops.dbcheck import run_check
+
+    stopped: list[str] = []
+    db = await Database.open(pg_url)
+    try:
+        assert await run_check(db, stopped.append)  # the server answers: passed, stamped
+        assert db.checked_at is not None
+        reads, db._reads = db._reads, None  # the read connection is gone (server restarted, network)
+        assert reads is not None
+        await reads.close()
+        assert not await run_check(db, stopped.append)
+        assert stopped == []  # a connection problem, not damage: imports go on
+        assert not db.damaged
+    finally:
+        await db.close()
