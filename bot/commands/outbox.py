@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
 async def _open(args: argparse.Namespace) -> Database:
     settings = load(args)
     if settings.on_postgresql:
-        return await open_postgresql(str(settings.db_target))
+        return await open_postgresql(settings)
     path = settings.paths.db_path
     if not path.exists():
         raise DatabaseError(f"no database at {path} (check --config and the working directory)")
