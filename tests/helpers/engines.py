@@ -7,6 +7,7 @@ without PostgreSQL the run FAILS, never skips).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -109,3 +110,22 @@ async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
 # A test about the SQLite file itself (sqlite3 shell, WAL, corruption, file copies) whose fixtures would
 # run it on both engines: `@SQLITE_ONLY` keeps the `sqlite` run (a direct parameter overrides `engine`).
 SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"])
+
+
+@contextlib.asynccontextmanager
+async def leading(db: Database, instance: str) -> AsyncIterator[None]:
+    """On PostgreSQL, an instance named `instance` holds the leadership meanwhile (as a running daemon
+    does: health reports "no instance leads" otherwise); on SQLite, nothing to hold."""
+    if db.engine != "postgresql":
+        yield
+        return
+    from bot.db.leadership import Leadership
+    from bot.db.pg_database import PgDatabase
+
+    assert isinstance(db, PgDatabase)
+    leader = Leadership(db.url, instance=instance)
+    await leader.acquire()
+    try:
+        yield
+    finally:
+        await leader.release()

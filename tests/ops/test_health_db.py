@@ -17,7 +17,7 @@ from bot.ops.drift import Kind
 from bot.ops.health import HealthReport, check_health, is_healthy
 from bot.ops.metrics import render_metrics, start_health_server
 from bot.ops.sync import sync
-from tests.helpers.engines import SQLITE_ONLY
+from tests.helpers.engines import SQLITE_ONLY, leading
 from tests.helpers.ops import EVENING, World
 
 NOW = 2_000_000_000.0
@@ -30,91 +30,95 @@ async def _polled(db: Database, at: float) -> None:
 
 
 async def test_never_polled_server_is_unhealthy_then_healthy_after_a_poll(world: World) -> None:
-    report = await check_health(world.db, world.settings, now=NOW, disk_free=lambda _p: PLENTY)
-    assert not report.healthy
-    bad = [c for c in report.checks if not c.ok]
-    assert [c.name for c in bad] == ["server main"]
-    assert "no successful poll yet" in bad[0].detail
-    await _polled(world.db, NOW - 5)
-    report = await check_health(world.db, world.settings, now=NOW, disk_free=lambda _p: PLENTY)
-    assert report.healthy, report.render()
-    assert [c.name for c in report.checks] == [
-        "database", "disk data_dir", "disk local_stats", "server main", "outbox backlog",
-    ]  # fmt: skip
+    async with leading(world.db, world.settings.database.instance):
+        report = await check_health(world.db, world.settings, now=NOW, disk_free=lambda _p: PLENTY)
+        assert not report.healthy
+        bad = [c for c in report.checks if not c.ok]
+        assert [c.name for c in bad] == ["server main"]
+        assert "no successful poll yet" in bad[0].detail
+        await _polled(world.db, NOW - 5)
+        report = await check_health(world.db, world.settings, now=NOW, disk_free=lambda _p: PLENTY)
+        assert report.healthy, report.render()
+        assert [c.name for c in report.checks] == [
+            "database", "disk data_dir", "disk local_stats", "server main", "outbox backlog",
+        ] + (["role"] if world.db.engine == "postgresql" else [])  # fmt: skip
 
 
 async def test_stale_poll_low_disk_backlog_and_stopped_scheduler_are_each_unhealthy(world: World) -> None:
-    poll = world.settings.servers[0].poll_seconds
-    await _polled(world.db, NOW - 3 * poll - 1)
-    report = await check_health(world.db, world.settings, now=NOW, disk_free=lambda _p: PLENTY)
-    assert [c.name for c in report.checks if not c.ok] == ["server main"]
+    async with leading(world.db, world.settings.database.instance):
+        poll = world.settings.servers[0].poll_seconds
+        await _polled(world.db, NOW - 3 * poll - 1)
+        report = await check_health(world.db, world.settings, now=NOW, disk_free=lambda _p: PLENTY)
+        assert [c.name for c in report.checks if not c.ok] == ["server main"]
 
-    await _polled(world.db, NOW)
-    low = await check_health(world.db, world.settings, now=NOW, disk_free=lambda _p: 10 * 1024 * 1024)
-    assert {c.name for c in low.checks if not c.ok} == {"disk data_dir", "disk local_stats"}
+        await _polled(world.db, NOW)
+        low = await check_health(world.db, world.settings, now=NOW, disk_free=lambda _p: 10 * 1024 * 1024)
+        assert {c.name for c in low.checks if not c.ok} == {"disk data_dir", "disk local_stats"}
 
-    stopped = await check_health(
-        world.db, world.settings, now=NOW, disk_free=lambda _p: PLENTY, scheduler_running=False
-    )
-    assert [c.name for c in stopped.checks if not c.ok] == ["scheduler"]
+        stopped = await check_health(
+            world.db, world.settings, now=NOW, disk_free=lambda _p: PLENTY, scheduler_running=False
+        )
+        assert [c.name for c in stopped.checks if not c.ok] == ["scheduler"]
 
-    limit = world.settings.health.outbox_backlog_alert
-    async with world.db.transaction() as tx:
-        for i in range(limit + 1):
-            await outbox.enqueue(
-                tx, kind="alert", channel="admin", dedupe_key=f"k{i}", payload={"i": i}, now=NOW
-            )
-    backlog = await check_health(world.db, world.settings, now=NOW, disk_free=lambda _p: PLENTY)
-    assert [c.name for c in backlog.checks if not c.ok] == ["outbox backlog"]
-    assert f"{limit + 1} posts pending" in backlog.render()
+        limit = world.settings.health.outbox_backlog_alert
+        async with world.db.transaction() as tx:
+            for i in range(limit + 1):
+                await outbox.enqueue(
+                    tx, kind="alert", channel="admin", dedupe_key=f"k{i}", payload={"i": i}, now=NOW
+                )
+        backlog = await check_health(world.db, world.settings, now=NOW, disk_free=lambda _p: PLENTY)
+        assert [c.name for c in backlog.checks if not c.ok] == ["outbox backlog"]
+        assert f"{limit + 1} posts pending" in backlog.render()
 
 
 async def test_is_healthy_uses_the_real_clock_and_disk(world: World) -> None:
-    await _polled(world.db, time.time())
-    assert await is_healthy(world.db, world.settings)
-    assert not await is_healthy(world.db, world.settings, scheduler_running=False)
+    async with leading(world.db, world.settings.database.instance):
+        await _polled(world.db, time.time())
+        assert await is_healthy(world.db, world.settings)
+        assert not await is_healthy(world.db, world.settings, scheduler_running=False)
 
 
 async def test_metrics_and_healthz_over_http(world: World) -> None:
-    world.put_remote(EVENING)
-    await world.import_(EVENING)
-    await _polled(world.db, NOW)
-    text = await render_metrics(world.db, healthy=True)
-    assert 'statsbot_files_imported_total{server="main"} 8' in text
-    assert 'statsbot_rounds{server="main"} 8' in text
-    assert 'statsbot_poll_duration_seconds{server="main"} 0.25' in text
-    assert "statsbot_outbox_backlog " in text
-    assert "# TYPE statsbot_files gauge" in text
+    async with leading(world.db, world.settings.database.instance):
+        world.put_remote(EVENING)
+        await world.import_(EVENING)
+        await _polled(world.db, NOW)
+        text = await render_metrics(world.db, healthy=True)
+        assert 'statsbot_files_imported_total{server="main"} 8' in text
+        assert 'statsbot_rounds{server="main"} 8' in text
+        assert 'statsbot_poll_duration_seconds{server="main"} 0.25' in text
+        assert "statsbot_outbox_backlog " in text
+        assert "# TYPE statsbot_files gauge" in text
 
-    verdict = {"healthy": True}
+        verdict = {"healthy": True}
 
-    async def probe() -> HealthReport:
-        return await check_health(
-            world.db,
-            world.settings,
-            now=NOW if verdict["healthy"] else NOW + 3600,
-            disk_free=lambda _p: PLENTY,
-        )
+        async def probe() -> HealthReport:
+            return await check_health(
+                world.db,
+                world.settings,
+                now=NOW if verdict["healthy"] else NOW + 3600,
+                disk_free=lambda _p: PLENTY,
+            )
 
-    server = await start_health_server(world.db, probe, host="127.0.0.1", port=0)
-    try:
-        async with aiohttp.ClientSession() as http:
-            base = f"http://127.0.0.1:{server.port}"
-            async with http.get(f"{base}/healthz") as resp:
-                assert resp.status == 200
-                assert (await resp.json())["healthy"] is True
-            async with http.get(f"{base}/metrics") as resp:
-                assert resp.status == 200
-                assert resp.content_type == "text/plain"
-                body = await resp.text()
-                assert "statsbot_healthy 1" in body
-            verdict["healthy"] = False
-            async with http.get(f"{base}/healthz") as resp:
-                assert resp.status == 503
-                doc = await resp.json()
-                assert [c["name"] for c in doc["checks"] if not c["ok"]] == ["server main"]
-    finally:
-        await server.close()
+        server = await start_health_server(world.db, probe, host="127.0.0.1", port=0)
+        try:
+            async with aiohttp.ClientSession() as http:
+                base = f"http://127.0.0.1:{server.port}"
+                async with http.get(f"{base}/healthz") as resp:
+                    assert resp.status == 200
+                    assert (await resp.json())["healthy"] is True
+                async with http.get(f"{base}/metrics") as resp:
+                    assert resp.status == 200
+                    assert resp.content_type == "text/plain"
+                    body = await resp.text()
+                    assert "statsbot_healthy 1" in body
+                verdict["healthy"] = False
+                async with http.get(f"{base}/healthz") as resp:
+                    assert resp.status == 503
+                    doc = await resp.json()
+                    assert [c["name"] for c in doc["checks"] if not c["ok"]] == ["server main"]
+        finally:
+            await server.close()
 
 
 @SQLITE_ONLY

@@ -19,6 +19,7 @@ from bot.ops.explain import explain
 from bot.ops.health import check_health
 from bot.ops.maintenance import health_alert_job, maintenance_jobs, retention_job, serve_health
 from tests.helpers.daemon import daemon_settings, make_app, server_values
+from tests.helpers.engines import leading
 from tests.helpers.ops import EVENING, World, make_settings
 from tests.helpers.sftp import sftp_rig
 
@@ -45,21 +46,22 @@ async def test_retention_job_only_when_configured_and_it_runs(world: World) -> N
 
 
 async def test_health_endpoint_follows_the_config(world: World, unused_tcp_port: int) -> None:
-    assert await serve_health(world.settings, world.db, lambda: True) is None  # off by default
-    settings = make_settings(world.rig.root.parent, world.rig, health={"http_port": unused_tcp_port})
-    server = await serve_health(settings, world.db, lambda: False)
-    assert server is not None
-    try:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{unused_tcp_port}/healthz") as resp:
-                assert resp.status == 503
-                doc = await resp.json()
-            names = {c["name"] for c in doc["checks"] if not c["ok"]}
-            assert names == {"scheduler", "server main"}
-            async with http.get(f"http://127.0.0.1:{unused_tcp_port}/metrics") as resp:
-                assert "statsbot_healthy 0" in await resp.text()
-    finally:
-        await server.close()
+    async with leading(world.db, world.settings.database.instance):
+        assert await serve_health(world.settings, world.db, lambda: True) is None  # off by default
+        settings = make_settings(world.rig.root.parent, world.rig, health={"http_port": unused_tcp_port})
+        server = await serve_health(settings, world.db, lambda: False)
+        assert server is not None
+        try:
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"http://127.0.0.1:{unused_tcp_port}/healthz") as resp:
+                    assert resp.status == 503
+                    doc = await resp.json()
+                names = {c["name"] for c in doc["checks"] if not c["ok"]}
+                assert names == {"scheduler", "server main"}
+                async with http.get(f"http://127.0.0.1:{unused_tcp_port}/metrics") as resp:
+                    assert "statsbot_healthy 0" in await resp.text()
+        finally:
+            await server.close()
 
 
 async def test_health_alerts_open_once_and_resolve_once(world: World) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from bot.db.tx import EngineError
 from bot.ops.db_refused import DbRefusalWatch, refusal
+from tests.helpers.engines import leading
 from tests.helpers.ops import EVENING, World, cli, daemon_imported, open_world, sql
 
 
@@ -59,7 +60,8 @@ async def test_health_asks_the_server_not_a_file(
 ) -> None:
     cfg = await daemon_imported(pg_world, tmp_path, EVENING[:2])
     capsys.readouterr()
-    assert await cli(["--config", cfg, "health"]) == 0
+    async with leading(pg_world.db, pg_world.settings.database.instance):  # as a running daemon does
+        assert await cli(["--config", cfg, "health"]) == 0
     out = capsys.readouterr().out
     assert "PostgreSQL answers" in out
     assert "quick_check" not in out
