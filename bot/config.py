@@ -40,6 +40,7 @@ from bot.config_sources import (
     read_toml,
     reject_inline_secrets,
 )
+from bot.db.dialect import is_postgresql_url
 from bot.db.leadership_timing import LEADER_HEARTBEAT_SECONDS, LEADER_RETRY_SECONDS, takeover_bound
 from bot.errors import ConfigError
 
@@ -116,13 +117,16 @@ class DatabaseConfig(_Model):
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:
-        if value is not None and value.split("://", 1)[0].lower() not in DATABASE_SCHEMES:
+        if value is None:
+            return None
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme.lower() not in DATABASE_SCHEMES:
             raise ValueError("must start with sqlite:/// or postgresql://")
-        return value
+        return f"{scheme.lower()}://{rest}"  # one spelling of the scheme for every later check
 
     @property
     def is_postgresql(self) -> bool:
-        return self.url is not None and self.url.split("://", 1)[0].lower() != "sqlite"
+        return is_postgresql_url(self.url)
 
 
 class ServerConfig(_Model):

@@ -14,7 +14,7 @@ import functools
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, Self, TypeVar
@@ -35,16 +35,19 @@ from bot.db.health import (
 from bot.db.migrations_runner import apply_migrations
 from bot.db.reads import ReadConnection
 from bot.db.tx import (
-    DRIVER_ERRORS,
     ExecResult,
     Params,
     Reader,
     SyncTx,
+    Tx,
     as_async,
+    begin_on,
+    commit_on,
     execute_on,
-    executemany_on,
     fetchall_on,
     fetchone_on,
+    in_transaction,
+    rollback_on,
 )
 from bot.errors import DatabaseError
 
@@ -72,35 +75,6 @@ _PRAGMAS = (
     "PRAGMA busy_timeout=5000",
     "PRAGMA foreign_keys=ON",
 )
-
-
-class Tx:
-    """An open BEGIN IMMEDIATE transaction. Only valid inside `async with db.transaction()`."""
-
-    __slots__ = ("_db", "_open", "_stx")
-
-    def __init__(self, db: Database, stx: SyncTx) -> None:
-        self._db = db
-        self._stx = stx
-        self._open = True
-
-    async def call(self, fn: Callable[Concatenate[SyncTx, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a synchronous SQL helper inside this transaction (one thread hop for all its statements)."""
-        if not self._open:
-            raise DatabaseError("transaction already finished")
-        return await self._db._run(fn, self._stx, *args, **kwargs)
-
-    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
-        return await self.call(execute_on, sql, params)
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
-        return await self.call(executemany_on, sql, list(rows))
-
-    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
-        return await self.call(fetchall_on, sql, params)
-
-    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
-        return await self.call(fetchone_on, sql, params)
 
 
 class Database:
@@ -237,15 +211,15 @@ class Database:
             raise DatabaseError("nested transaction: use the open Tx")
         async with self._lock:
             self._owner = asyncio.current_task()
-            tx = Tx(self, self._stx)
+            tx = Tx(self._run, self._stx)
             try:
-                await self._run(_begin, self._stx)
+                await self._run(begin_on, self._stx)
                 try:
                     yield tx
                 except BaseException:
-                    await self._run(_rollback, self._stx)
+                    await self._run(rollback_on, self._stx)
                     raise
-                await self._run(_commit, self._stx)
+                await self._run(commit_on, self._stx)
             finally:
                 tx._open = False
                 self._owner = None
@@ -262,7 +236,7 @@ class Database:
             raise DatabaseError("nested transaction: use the open Tx")
         async with self._lock:
             result = await self._run(
-                _in_transaction, self._stx, functools.partial(fn, self._stx, *args, **kwargs)
+                in_transaction, self._stx, functools.partial(fn, self._stx, *args, **kwargs)
             )
         self._committed()
         return result
@@ -389,35 +363,6 @@ def _connect(path: Path, holds_lock: bool, check: bool) -> sqlite3.Connection:
     for pragma in _PRAGMAS:
         conn.execute(pragma)
     return conn
-
-
-def _begin(stx: SyncTx) -> None:
-    stx.begin()
-
-
-def _commit(stx: SyncTx) -> None:
-    try:
-        stx.commit()
-    except BaseException:
-        _rollback(stx)
-        raise
-
-
-def _rollback(stx: SyncTx) -> None:
-    # After some errors the engine has already rolled back itself and ROLLBACK raises: gone either way.
-    with contextlib.suppress(*DRIVER_ERRORS):
-        stx.rollback()
-
-
-def _in_transaction(stx: SyncTx, body: Callable[[], T]) -> T:
-    _begin(stx)
-    try:
-        result = body()
-    except BaseException:
-        _rollback(stx)
-        raise
-    _commit(stx)
-    return result
 
 
 def _backup(conn: sqlite3.Connection, part: Path) -> None:

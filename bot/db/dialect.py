@@ -53,7 +53,7 @@ _TOKEN = re.compile(
 
 def is_postgresql_url(target: object) -> bool:
     """Whether a database location is a PostgreSQL URL (else it is a SQLite file's path)."""
-    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
+    return isinstance(target, str) and target.split("://", 1)[0].lower() in ("postgresql", "postgres")
 
 
 # What each token kind becomes when the replacement does not depend on the token's text.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
-from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -132,3 +133,63 @@ def fetchall_on(stx: SyncTx, sql: str, params: Params = ()) -> list[sqlite3.Row]
 
 def fetchone_on(stx: SyncTx, sql: str, params: Params = ()) -> sqlite3.Row | None:
     return stx.fetchone(sql, params)
+
+
+# Transaction control on the worker thread (either engine: SyncTx.begin/commit/rollback).
+def begin_on(stx: SyncTx) -> None:
+    stx.begin()
+
+
+def commit_on(stx: SyncTx) -> None:
+    try:
+        stx.commit()
+    except BaseException:
+        rollback_on(stx)
+        raise
+
+
+def rollback_on(stx: SyncTx) -> None:
+    # After some errors the engine has already rolled back itself and ROLLBACK raises: gone either way.
+    with contextlib.suppress(*DRIVER_ERRORS):
+        stx.rollback()
+
+
+def in_transaction(stx: SyncTx, body: Callable[[], T]) -> T:
+    begin_on(stx)
+    try:
+        result = body()
+    except BaseException:
+        rollback_on(stx)
+        raise
+    commit_on(stx)
+    return result
+
+
+class Tx:
+    """An open BEGIN IMMEDIATE transaction. Only valid inside `async with db.transaction()`."""
+
+    __slots__ = ("_open", "_run", "_stx")
+
+    def __init__(self, run: Callable[..., Awaitable[Any]], stx: SyncTx) -> None:
+        self._run = run  # the owning database's submitter: runs a function on its worker thread
+        self._stx = stx
+        self._open = True
+
+    async def call(self, fn: Callable[Concatenate[SyncTx, P], T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a synchronous SQL helper inside this transaction (one thread hop for all its statements)."""
+        if not self._open:
+            raise DatabaseError("transaction already finished")
+        result: T = await self._run(fn, self._stx, *args, **kwargs)
+        return result
+
+    async def execute(self, sql: str, params: Params = ()) -> ExecResult:
+        return await self.call(execute_on, sql, params)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        return await self.call(executemany_on, sql, list(rows))
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[sqlite3.Row]:
+        return await self.call(fetchall_on, sql, params)
+
+    async def fetchone(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        return await self.call(fetchone_on, sql, params)

@@ -53,5 +53,6 @@ def test_rewrites_what_differs_and_nothing_else(sqlite: str, postgresql: str) ->
 def test_urls_are_told_from_paths() -> None:
     assert is_postgresql_url("postgresql://statsbot@db/statsbot")
     assert is_postgresql_url("postgres://u@h/d")
+    assert is_postgresql_url("PostgreSQL://u@h/d")  # the scheme is case-insensitive, as config accepts it
     assert not is_postgresql_url("data/statsbot.db")
     assert not is_postgresql_url(None)
