@@ -10,6 +10,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -53,3 +54,25 @@ def server_settings(url: str) -> str:
     names = ("server_version", "synchronous_commit", "fsync", "shared_buffers", "wal_level")
     with psycopg.connect(url, autocommit=True) as conn:
         return ", ".join(f"{n}={conn.execute(f'SHOW {n}'.encode()).fetchone()[0]}" for n in names)  # type: ignore[index]
+
+
+def backend_cpu_seconds(url: str) -> float:
+    """CPU seconds used so far by the server processes of the OTHER connections to `url`'s database
+    (user + system, from /proc: the server runs on this machine). 0.0 where /proc cannot tell."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        pids = [
+            int(row[0])
+            for row in conn.execute(
+                b"SELECT pid FROM pg_stat_activity "
+                b"WHERE datname = current_database() AND pid != pg_backend_pid()"
+            ).fetchall()
+        ]
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
