@@ -48,6 +48,18 @@ def _holder(stx: SyncTx) -> str | None:
     return UNKNOWN
 
 
+def other_statsbot_sessions_sync(stx: SyncTx, own_name: str) -> list[str]:
+    """statsbot's other sessions on this database (daemons, standbys, commands; not `own_name`'s), as
+    "name (pid N, from ADDRESS)": what a command that must have the database to itself refuses on."""
+    rows = stx.fetchall(
+        "SELECT application_name, coalesce(host(client_addr), 'local socket'), pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid != pg_backend_pid() "
+        "AND application_name LIKE 'statsbot%' AND application_name NOT LIKE ? ORDER BY pid",
+        (own_name + "%",),
+    )
+    return [f"{row[0]} (pid {row[2]}, from {row[1]})" for row in rows]
+
+
 async def leader_instance(db: Database) -> str | None:
     """The leading instance's name; None when no instance leads (or on SQLite). Never raises."""
     if db.engine != "postgresql":

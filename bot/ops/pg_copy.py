@@ -11,7 +11,9 @@ PostgreSQL database that still has one is refused by the daemon (an unfinished c
 
 A target that holds rows this command did not put there is refused (the message says what is there)
 unless `force`, which empties it first. A target that already holds a verified copy of the source is
-reported as such and left unchanged.
+reported as such and left unchanged. A target that another statsbot process is connected to (a
+daemon, a standby, a command) is refused before anything is read or written: forced, the copy would
+empty the database under a running daemon; unforced, the daemon would import into a half-made copy.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import structlog
 
 from bot.db import table_copy as tc
 from bot.db.connection import Database
+from bot.db.leader_status import other_statsbot_sessions_sync
 from bot.db.table_checksum import table_digest
 from bot.errors import DatabaseError
 
@@ -138,6 +141,13 @@ async def migrate(
 ) -> MigrateResult:
     """Copy `source` (SQLite, opened with its instance lock) into `target` (PostgreSQL, migrated) and
     verify; see the module doc. Raises MigrateRefused when the target may not be filled."""
+    own_name = str(getattr(target, "application_name", "statsbot-migrate"))
+    busy = await target.call(other_statsbot_sessions_sync, own_name)
+    if busy:  # a daemon would import into (or, with --force, lose) what this copies
+        raise MigrateRefused(
+            f"statsbot is using the target database: {', '.join(busy)}. Stop every statsbot that uses "
+            "it (both instances, with two), then run the command again"
+        )
     shapes = await _shapes(source, target)
     instance = await source.call(tc.source_instance)
     progress = await target.call(tc.read_progress)

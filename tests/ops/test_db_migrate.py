@@ -145,6 +145,26 @@ async def test_a_running_daemon_makes_it_refuse(
     assert _pg(pg_url, "SELECT to_regclass('rounds')") == [(None,)]  # not even migrated
 
 
+async def test_a_statsbot_using_the_target_makes_it_refuse_even_forced(
+    world: World, tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = await _sqlite_with_data(world, tmp_path)
+    running = await Database.open(pg_url)  # a daemon (or standby) on the target: named as `run` names it
+    try:
+        await running.execute("INSERT INTO member_links VALUES (7, 'ABCD', 1)")
+        capsys.readouterr()
+        assert await cli(["--config", cfg, "db", "migrate", "--to", pg_url, "--force"]) == 1
+        said = capsys.readouterr().err
+        assert "statsbot is using the target database" in said, said
+        assert re.search(r"statsbot \(pid \d+, from ", said), said
+        assert "Stop every statsbot" in said
+        assert _pg(pg_url, "SELECT discord_user_id FROM member_links") == [(7,)]  # nothing emptied
+    finally:
+        await running.close()
+    assert await cli(["--config", cfg, "db", "migrate", "--to", pg_url, "--force"]) == 0
+    assert _pg(pg_url, "SELECT count(*) FROM member_links") == [(0,)]
+
+
 async def test_a_difference_is_named_and_exits_non_zero(
     world: World, tmp_path: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
