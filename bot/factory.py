@@ -40,6 +40,7 @@ def continuity(settings: Settings, *, accept_data_loss: bool = False) -> Continu
         backup_dir=settings.backup_dir,
         local_stats=settings.paths.local_stats,
         accept_data_loss=accept_data_loss,
+        data_dir=settings.paths.data_dir,  # PostgreSQL: this instance's record of the database is kept here
     )
 
 

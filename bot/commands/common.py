@@ -14,6 +14,7 @@ from typing import Any
 from bot.cli import default_config_path
 from bot.config import Settings, load_settings
 from bot.db.connection import Database
+from bot.db.continuity import Continuity
 from bot.db.tx import DRIVER_ERRORS
 from bot.errors import DatabaseError
 from bot.log import configure_logging
@@ -78,8 +79,9 @@ async def open_db(settings: Settings, *, write: bool, accept_data_loss: bool = F
     # refuse a database that forgot what it held (bot/db/continuity.py).
     from bot.factory import continuity
 
+    guard = continuity(settings, accept_data_loss=accept_data_loss) if write else None
     if settings.on_postgresql:  # no file to find; several processes may write (bot/db/pg_database.py)
-        return await open_postgresql(settings)
+        return await open_postgresql(settings, continuity=guard)
     path = settings.paths.db_path
     if not write and not await asyncio.to_thread(path.exists):
         # Never create an empty database just to read it: a wrong --config or working directory, or a
@@ -87,11 +89,10 @@ async def open_db(settings: Settings, *, write: bool, accept_data_loss: bool = F
         from bot.ops.dbtools import missing_message
 
         raise DatabaseError(missing_message(path, settings.backup_dir))
-    guard = continuity(settings, accept_data_loss=accept_data_loss) if write else None
     return await Database.open(path, lock=write, continuity=guard)
 
 
-async def open_postgresql(settings: Settings) -> Database:
+async def open_postgresql(settings: Settings, *, continuity: Continuity | None = None) -> Database:
     """Open the PostgreSQL database of `settings`; a server that cannot be reached (or refuses the login,
     or the schema) is one line naming the URL without its password, never a traceback."""
     from bot.db.pg_database import redacted
@@ -100,7 +101,7 @@ async def open_postgresql(settings: Settings) -> Database:
     try:
         synchronous = settings.database.synchronous_commit
         # Unreachable: PgDatabase raises a DatabaseError naming it (bot/db/pg_database.py).
-        return await Database.open(url, lock=False, synchronous_commit=synchronous)
+        return await Database.open(url, lock=False, continuity=continuity, synchronous_commit=synchronous)
     except DRIVER_ERRORS as exc:  # reached, but its schema or compat functions refused
         raise DatabaseError(f"database refused at {redacted(url)} (password hidden): {exc}") from None
 

@@ -40,6 +40,7 @@ from bot.db.tx import (
     Reader,
     SyncTx,
     Tx,
+    Uncounted,
     as_async,
     begin_on,
     commit_on,
@@ -95,6 +96,7 @@ class Database:
         # aiosqlite's queue onto its worker thread; typed here because aiosqlite leaves it unannotated.
         self._submit: Callable[..., Awaitable[Any]] = aconn._execute
         self._stx = SyncTx(self, self._conn)
+        self._record_stx = SyncTx(Uncounted(), self._conn)  # the record's statements (bot/db/continuity.py)
         self._lock_fd = lock_fd
         # A transaction belongs to the connection, not to a task: the lock keeps other tasks' statements
         # out of an open transaction (they would be committed or rolled back with it).
@@ -178,7 +180,7 @@ class Database:
         try:
             version = await db._run(apply_migrations, db._connection())
             if continuity is not None and lock:
-                await db._run(loss_check.check, db._connection(), path, continuity)
+                await db._run(loss_check.check, db._record_stx, cont.sqlite_site(path), continuity)
                 db._keeps_record = True
             db._reads = await ReadConnection.open(path)
         except BaseException:
@@ -190,7 +192,9 @@ class Database:
     async def loss_refusal(self, continuity: cont.Continuity) -> str | None:
         """Why the daemon and the writing commands would refuse this database at start, or None (reads)."""
         async with self._lock:
-            return await self._run(loss_check.refusal, self._connection(), self.path, continuity)
+            return await self._run(
+                loss_check.refusal, self._record_stx, cont.sqlite_site(self.path), continuity
+            )
 
     async def _run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         if self._conn is None:
@@ -263,7 +267,7 @@ class Database:
         self._record_dirty = False
         try:
             async with self._lock:
-                marks = await self._run(cont.read_marks, self._connection())
+                marks = await self._run(cont.read_marks, self._record_stx)
             # The fsyncs and the rename run outside the lock: imports go on meanwhile.
             await asyncio.to_thread(cont.persist, self.path, marks)
         except (OSError, sqlite3.Error, DatabaseError) as exc:

@@ -9,7 +9,6 @@ are imported again without posts) and rewrites the record.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +20,14 @@ from bot.db.continuity import (
     DataLossError,
     Marks,
     Record,
+    Site,
+    find_record,
     is_empty,
     read_marks,
-    read_record,
-    record_path,
     set_quiet_until,
     write_record,
 )
+from bot.db.tx import SyncTx, in_transaction
 
 log = structlog.get_logger(__name__)
 
@@ -43,76 +43,77 @@ class _Verdict:
     why: str = ""
 
 
-def _verdict(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> _Verdict:
+def _verdict(stx: SyncTx, site: Site, policy: Continuity) -> _Verdict:
     """The one decision of `check` and `refusal`; reads only (DataLossError: an unreadable record).
 
     No record: a new install (empty database, nothing in local_stats/) or an install older than the
     record (a database with data) starts, and the record is written; an empty database beside
     downloaded files is refused (the database was lost together with the record).
+
+    PostgreSQL: a database AHEAD of the record starts (a standby's record is older than what the leader
+    imported since) and the record is refreshed at once (`write`).
     """
-    record = read_record(record_path(db_path))
+    marks = read_marks(stx, site.engine)
+    where, record = find_record(site, marks.instance_id)
     if record is None:
-        kept = _local_newest(policy.local_stats) if is_empty(conn) else {}
+        kept = _local_newest(policy.local_stats) if is_empty(stx) else {}
         if not kept:
             return _Verdict(write=True)
         return _Verdict(
-            refused=_no_record_message(db_path, policy, sum(n for n, _ in kept.values())),
+            refused=_no_record_message(site, policy, sum(n for n, _ in kept.values())),
             accept={s: newest for s, (_, newest) in kept.items()},
             why="no record",
         )
-    lost, marks = record.marks, read_marks(conn)
+    lost = record.marks
     same = lost.instance_id == marks.instance_id
     if same and not marks.behind(lost):
-        return _Verdict()  # the record is caught up by the first commit's flush
-    if lost.rounds_seq == 0 and lost.sent_max == 0 and is_empty(conn):
+        # SQLite: the record is caught up by the first commit's flush. PostgreSQL: at once (a standby
+        # may make no commit for days; found under another address: recorded under this one from now).
+        return _Verdict(write=site.on_postgresql)
+    if lost.rounds_seq == 0 and lost.sent_max == 0 and is_empty(stx):
         return _Verdict(write=True)  # it never held a round nor posted anything: nothing to lose
     message = _message(
-        db_path,
+        site,
+        where,
         policy,
         record,
         marks,
-        empty=is_empty(conn),
+        empty=is_empty(stx),
         same=same,
-        older=_instance_newer_than(conn, record),
+        older=not site.on_postgresql and _instance_newer_than(stx, record),
     )
     return _Verdict(refused=message, accept=lost.newest, why="behind" if same else "replaced")
 
 
-def check(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> None:
+def check(stx: SyncTx, site: Site, policy: Continuity) -> None:
     """Refuse (DataLossError) a database that is empty, another one, or behind its record (`_verdict`);
     with `--accept-data-loss`, accept the loss instead."""
-    verdict = _verdict(conn, db_path, policy)
+    verdict = _verdict(stx, site, policy)
     if verdict.refused is None:
         if verdict.write:
-            write_record(conn, db_path)
+            write_record(stx, site)
         return
     if not policy.accept_data_loss or verdict.accept is None:
         raise DataLossError(verdict.refused)
-    _accept(conn, db_path, verdict.accept, verdict.why)
+    _accept(stx, site, verdict.accept, verdict.why)
 
 
-def refusal(conn: sqlite3.Connection, db_path: Path, policy: Continuity) -> str | None:
+def refusal(stx: SyncTx, site: Site, policy: Continuity) -> str | None:
     """What `check` would refuse this database with (without `--accept-data-loss`), or None; reads only.
 
     For the readers (`diagnose`, `health`): they run on a refused database, and must say it is refused
     rather than advise a `sync` or a daemon that would refuse it.
     """
     try:
-        return _verdict(conn, db_path, policy).refused
+        return _verdict(stx, site, policy).refused
     except DataLossError as exc:
         return str(exc)
 
 
-def _accept(conn: sqlite3.Connection, db_path: Path, lost_newest: Mapping[str, str], why: str) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        quiet = set_quiet_until(conn, lost_newest)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    marks = write_record(conn, db_path)
-    log.warning("data_loss_accepted", db=str(db_path), why=why, quiet_until=quiet, rounds=marks.rounds)
+def _accept(stx: SyncTx, site: Site, lost_newest: Mapping[str, str], why: str) -> None:
+    quiet = in_transaction(stx, lambda: set_quiet_until(stx, lost_newest))
+    marks = write_record(stx, site)
+    log.warning("data_loss_accepted", db=site.name, why=why, quiet_until=quiet, rounds=marks.rounds)
 
 
 def _local_newest(local_stats: Path) -> dict[str, tuple[int, str]]:
@@ -139,36 +140,67 @@ def _local_newest(local_stats: Path) -> dict[str, tuple[int, str]]:
     return found
 
 
-def _newest_backup(policy: Continuity) -> Path | None:
-    backups = sorted(policy.backup_dir.glob("statsbot-*.db")) if policy.backup_dir.is_dir() else []
+def _newest_backup(policy: Continuity, patterns: tuple[str, ...]) -> Path | None:
+    if not policy.backup_dir.is_dir():
+        return None
+    # statsbot-<UTC timestamp>.<ext>: the name sorts by time whatever the extension.
+    backups = sorted(
+        (p for pattern in patterns for p in policy.backup_dir.glob(pattern)), key=lambda p: p.stem
+    )
     return backups[-1] if backups else None
 
 
-def _how_to_proceed(db_path: Path, policy: Continuity) -> str:
-    backup = _newest_backup(policy)
-    restore = (
+def _restore_advice(site: Site, policy: Continuity) -> str:
+    if site.on_postgresql:
+        backup = _newest_backup(policy, ("statsbot-*.dump", "statsbot-*.db"))
+        into = (
+            f"`statsbot db migrate --from {backup} --to <the URL> --force`"
+            if backup is not None and backup.suffix == ".db"
+            else "`pg_restore --no-owner --dbname <the URL>` into it recreated empty"
+        )
+        return (
+            f"restore the newest backup {backup} into this same database (stop statsbot on every host; "
+            f"{into}; docs/OPERATIONS.md §12)"
+            if backup is not None
+            else f"restore a backup of {site.name} if you have one (none in {policy.backup_dir})"
+        )
+    db_path = Path(site.name)
+    backup = _newest_backup(policy, ("statsbot-*.db",))
+    return (
         f"restore the newest backup {backup} (stop statsbot; copy it to {db_path}; remove "
         f"{db_path.name}-wal and -shm)"
         if backup is not None
         else f"restore a backup of {db_path} if you have one (none in {policy.backup_dir})"
     )
+
+
+def _how_to_proceed(site: Site, policy: Continuity) -> str:
+    restore = _restore_advice(site, policy)
     return (
         f"To proceed: {restore}, then run `statsbot sync --accept-data-loss` (or start with "
         "`statsbot run --accept-data-loss`): what the database lacks is imported again WITHOUT posting "
         "it a second time. With no backup, the same `--accept-data-loss` rebuilds from the servers and "
-        "local_stats/ without posting. See docs/OPERATIONS.md §3."
+        "local_stats/ without posting."
+        + (
+            " Each host keeps its own record: start the other instance with `--accept-data-loss` too."
+            if site.on_postgresql
+            else ""
+        )
+        + " See docs/OPERATIONS.md §3."
     )
 
 
-def _instance_newer_than(conn: sqlite3.Connection, record: Record) -> bool:
+def _instance_newer_than(stx: SyncTx, record: Record) -> bool:
     """The database got its instance id (migration 0004) after the record was written: it was made by a
-    version before the record (a backup taken before the upgrade), not another install's database."""
-    row = conn.execute("SELECT created_at FROM instance WHERE id = 1").fetchone()
+    version before the record (a backup taken before the upgrade), not another install's database.
+    SQLite only: a PostgreSQL database has its instance id from its first migration."""
+    row = stx.fetchone("SELECT created_at FROM instance WHERE id = 1")
     return row is not None and float(row[0]) > record.written_at
 
 
 def _message(
-    db_path: Path,
+    site: Site,
+    where: Path,
     policy: Continuity,
     record: Record,
     marks: Marks,
@@ -183,30 +215,31 @@ def _message(
         f"on {when} it held {lost.rounds} round(s) (round ids up to {lost.rounds_seq}) and had posted up "
         f"to outbox id {lost.sent_max}"
     )
+    db = site.name
     if empty:
-        state = f"{db_path} is EMPTY"
+        state = f"{db} is EMPTY"
     elif not same and older:
         state = (
-            f"{db_path} was made by a statsbot version before the record (its instance id is new: a "
+            f"{db} was made by a statsbot version before the record (its instance id is new: a "
             "backup taken before the upgrade?), not the database the record describes"
         )
     elif not same:
-        state = f"{db_path} is another database (instance {marks.instance_id}, not {lost.instance_id})"
+        state = f"{db} is another database (instance {marks.instance_id}, not {lost.instance_id})"
     else:
-        state = f"{db_path} is BEHIND its record"
+        state = f"{db} is BEHIND its record"
     now = (
         f"it now holds {marks.rounds} round(s) (ids up to {marks.rounds_seq}), posted up to {marks.sent_max}"
     )
     return (
-        f"{state}: {held} ({record_path(db_path).name}); {now}. Starting would import every lost file "
-        f"again and post it again, so statsbot refuses. {_how_to_proceed(db_path, policy)}"
+        f"{state}: {held} ({where.name}); {now}. Starting would import every lost file "
+        f"again and post it again, so statsbot refuses. {_how_to_proceed(site, policy)}"
     )
 
 
-def _no_record_message(db_path: Path, policy: Continuity, files: int) -> str:
+def _no_record_message(site: Site, policy: Continuity, files: int) -> str:
     return (
-        f"{db_path} is EMPTY but {policy.local_stats} holds {files} downloaded stats file(s): a database "
+        f"{site.name} is EMPTY but {policy.local_stats} holds {files} downloaded stats file(s): a database "
         "imported them and is gone (with its record). Starting would import and post them all again, "
-        f"so statsbot refuses. {_how_to_proceed(db_path, policy)} (Copied in by hand as history? Then "
+        f"so statsbot refuses. {_how_to_proceed(site, policy)} (Copied in by hand as history? Then "
         "--accept-data-loss is also the way: they are imported without posts.)"
     )

@@ -21,13 +21,17 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 import structlog
 
 from bot.db import continuity as cont
-from bot.db import pg_engine
+from bot.db import loss_check, pg_engine
 from bot.db.connection import Database
 from bot.db.fencing import Fence
-from bot.db.tx import EngineError, Params, SyncTx, fetchall_on, fetchone_on
+from bot.db.tx import EngineError, Params, SyncTx, Uncounted, fetchall_on, fetchone_on
 from bot.errors import DatabaseError
 
 log = structlog.get_logger(__name__)
+
+# Every instance refreshes its never-forget record this often from the database, besides after its own
+# commits: a standby commits nothing, and its record must not stay days behind the leader's imports.
+RECORD_REFRESH_SECONDS = 60.0
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -110,7 +114,9 @@ class PgReadConnection:
 class PgDatabase(Database):
     """The writer's connection to a PostgreSQL database (see the module doc)."""
 
-    def __init__(self, url: str, conn: Any, thread: _Thread, *, application_name: str) -> None:
+    def __init__(
+        self, url: str, conn: Any, thread: _Thread, *, application_name: str, synchronous_commit: bool = True
+    ) -> None:
         # Database.__init__ wires an aiosqlite connection; the attributes its methods use are set here.
         self.url = url
         self.path = Path(redacted(url))  # messages only: there is no file
@@ -120,6 +126,11 @@ class PgDatabase(Database):
         self._thread = thread
         self._submit = thread.submit
         self._stx = self._pg_stx = pg_engine.PgSyncTx(self, conn)
+        self._record_stx = pg_engine.PgSyncTx(Uncounted(), conn)  # unfenced, uncounted: the record's reads
+        self._site: cont.Site | None = None  # set when this process keeps the record (continuity given)
+        self._refresh_task: asyncio.Task[None] | None = None
+        self._record_behind = False  # logged once: the database fell behind the record while running
+        self.synchronous_commit = synchronous_commit
         self._lock_fd = None
         self._lock = asyncio.Lock()
         self._owner = None
@@ -174,17 +185,21 @@ class PgDatabase(Database):
         except BaseException:
             thread.stop()
             raise
-        db = cls(url, conn, thread, application_name=application_name)
+        db = cls(url, conn, thread, application_name=application_name, synchronous_commit=synchronous_commit)
         try:
             await thread.submit(pg_engine.apply_compat, conn)
             version = await thread.submit(apply_pg_migrations, conn)
             if not copying:
                 await thread.submit(_refuse_unfinished_copy, conn, redacted(url))
+            if continuity is not None:
+                site = db.record_site(continuity)
+                await thread.submit(loss_check.check, db._record_stx, site, continuity)
+                db._site, db._keeps_record = site, True
+                db._refresh_task = asyncio.create_task(db._refresh_record(), name="db:record_refresh")
             db._reads = cast(Any, await PgReadConnection.open(url, f"{application_name}-reads"))
         except BaseException:
             await db.close()
             raise
-        del continuity  # the file record guards a SQLite file; PostgreSQL keeps its own (docs/OPERATIONS.md)
         log.info("db_opened", engine="postgresql", url=redacted(url), schema_version=version)
         return db
 
@@ -210,11 +225,64 @@ class PgDatabase(Database):
         """Wait until every call already handed to the writer thread has finished."""
         await self._thread.submit(lambda: None)
 
+    def record_site(self, continuity: cont.Continuity) -> cont.Site:
+        """Where this instance keeps the record of this database (its data_dir; bot/db/continuity.py)."""
+        if continuity.data_dir is None:
+            raise DatabaseError("the never-forget record of a PostgreSQL database needs [paths] data_dir")
+        return cont.pg_site(
+            self.url, redacted(self.url), continuity.data_dir, asynchronous_commit=not self.synchronous_commit
+        )
+
     async def loss_refusal(self, continuity: cont.Continuity) -> str | None:
-        return None
+        site = self.record_site(continuity)
+        async with self._lock:
+            return await self._run(loss_check.refusal, self._record_stx, site, continuity)
+
+    async def _refresh_record(self) -> None:
+        while True:
+            await asyncio.sleep(RECORD_REFRESH_SECONDS)
+            self._record_dirty = True
+            await self.write_record()
 
     async def write_record(self) -> bool:
+        """Rewrite the record if a commit (or the refresh) happened since the last time: the marks are read
+        under the lock, the WAL flush (asynchronous commits only) is awaited on the read connection and
+        the file written outside it. Never lowers the record (cont.persist_pg): a database found behind it
+        is logged once as `db_record_behind` and the record kept, so that the next start refuses."""
+        site = self._site
+        if not self._record_dirty or self._conn is None or site is None:
+            return True
+        self._record_dirty = False
+        try:
+            async with self._lock:
+                marks = await self._run(cont.read_marks, self._record_stx, "postgresql")
+                lsn = (
+                    await self._run(cont.pg_insert_lsn, self._record_stx)
+                    if site.asynchronous_commit
+                    else None
+                )
+            if lsn is not None:
+                await self._wait_flushed(lsn)
+            await asyncio.to_thread(cont.persist_pg, site, marks)
+        except cont.RecordAhead as exc:
+            if not self._record_behind:
+                self._record_behind = True
+                log.error("db_record_behind", record=str(site.record), error=str(exc))
+            return True
+        except (OSError, EngineError, DatabaseError) as exc:
+            self._record_dirty = True
+            log.warning("db_record_not_written", path=str(site.record), error=str(exc))
+            return False
+        self._record_behind = False
         return True
+
+    async def _wait_flushed(self, lsn: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + cont.FLUSH_WAIT_SECONDS
+        while not (row := await self.reads.fetchone(cont.PG_FLUSHED_SQL, (lsn,))) or not row[0]:
+            if loop.time() > deadline:
+                raise DatabaseError(f"PostgreSQL has not flushed its WAL up to {lsn} yet")
+            await asyncio.sleep(0.05)
 
     async def integrity_check(self) -> list[str]:
         """PostgreSQL checks its own pages (and data checksums where enabled); a round trip proves the
@@ -248,6 +316,14 @@ class PgDatabase(Database):
         log.info("db_backup_written", path=str(dest), engine="postgresql")
 
     async def close(self) -> None:
+        for task in (self._refresh_task, self._record_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._refresh_task = self._record_task = None
+        with contextlib.suppress(Exception):  # the last state; a failure leaves the record behind: safe
+            await self.write_record()
         if self._reads is not None:
             reads, self._reads = self._reads, None
             await reads.close()

@@ -47,6 +47,13 @@ class StatementCounter(Protocol):
     statements: int
 
 
+class Uncounted:
+    """A StatementCounter for statements that are not the workload's (the never-forget record's reads):
+    they stay out of `Database.statements`, which benchmarks compare per poll cycle."""
+
+    statements = 0
+
+
 class SyncTx:
     """Synchronous statements on the worker thread (inside `run_transaction` or `Tx.call`)."""
 

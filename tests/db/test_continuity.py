@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from bot.db import continuity as cont
 from bot.db import outbox
 from bot.db.connection import Database
+from tests.helpers.engines import NewStore
+from tests.helpers.loss import forget_posts_after, wipe
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -138,3 +141,179 @@ async def test_the_readers_refusal_is_the_checks_own_decision_and_words(tmp_path
         await Database.open(path, continuity=policy(tmp_path))
     assert said == str(refused.value)
     assert "holds 1 downloaded stats file(s)" in said
+
+
+# --- both engines: the same promise on SQLite and PostgreSQL --------------------------------------
+
+
+def both(tmp_path: Path, **kw: bool) -> cont.Continuity:
+    """The policy of one host: its data_dir keeps the PostgreSQL record (SQLite: beside the file)."""
+    return cont.Continuity(
+        backup_dir=tmp_path / "backups",
+        local_stats=tmp_path / "local_stats",
+        data_dir=tmp_path / "data",
+        **kw,
+    )
+
+
+def record_of(store: Path | str, tmp_path: Path) -> Path:
+    if isinstance(store, Path):
+        return cont.record_path(store)
+    [record] = (tmp_path / "data").glob("statsbot-postgresql-*.watermark")
+    return record
+
+
+async def test_an_emptied_database_is_refused_on_each_engine_and_accepting_rebaselines(
+    tmp_path: Path, new_store: NewStore
+) -> None:
+    store = new_store()
+    async with await Database.open(store, continuity=both(tmp_path)) as db:
+        await enqueue_sent(db, 2)
+    record = record_of(store, tmp_path)
+    assert json.loads(record.read_text())["marks"]["sent_max"] == 2
+    wipe(store)
+    with pytest.raises(cont.DataLossError) as refused:
+        await Database.open(store, continuity=both(tmp_path))
+    said = str(refused.value)
+    assert "is EMPTY: on " in said, said
+    assert "had posted up to outbox id 2" in said, said
+    assert record.name in said, said
+    assert "--accept-data-loss" in said, said
+    async with await Database.open(store, continuity=both(tmp_path, accept_data_loss=True)) as db:
+        quiet = await db.fetchone("SELECT quiet_until FROM instance WHERE id = 1")
+        assert quiet is not None
+        assert quiet[0] is not None  # the catch-up is quiet (an empty newest: no round was lost here)
+    async with await Database.open(store, continuity=both(tmp_path)):
+        pass  # accepted once: the record now describes this database
+
+
+async def test_a_database_behind_or_replaced_is_refused_by_its_name_on_each_engine(
+    tmp_path: Path, new_store: NewStore
+) -> None:
+    store = new_store()
+    async with await Database.open(store, continuity=both(tmp_path)) as db:
+        await enqueue_sent(db, 3)
+    forget_posts_after(store, 1)
+    with pytest.raises(cont.DataLossError, match=r"is BEHIND its record: .* posted up to outbox id 3.*"):
+        await Database.open(store, continuity=both(tmp_path))
+    # Another statsbot database where this one was (a wrong URL, another file copied in).
+    wipe(store)
+    async with await Database.open(store) as other:
+        await enqueue_sent(other, 1)
+    # (SQLite takes a file made after the record for a pre-record backup; a PostgreSQL database has its
+    # instance id from its first migration.)
+    replaced = r"is another database \(instance \w+, not \w+\)" if isinstance(store, str) else "made by"
+    with pytest.raises(cont.DataLossError, match=replaced):
+        await Database.open(store, continuity=both(tmp_path))
+    async with await Database.open(store, continuity=both(tmp_path, accept_data_loss=True)):
+        pass
+    async with await Database.open(store, lock=False) as reader:
+        assert await reader.loss_refusal(both(tmp_path)) is None
+
+
+async def test_a_second_host_whose_record_is_older_starts_and_catches_up(
+    tmp_path: Path, new_store: NewStore
+) -> None:
+    """Two instances, two data dirs: the one that stood by finds the database AHEAD of its record (the
+    other imported meanwhile): not a loss. A database behind it is refused on that host too."""
+    store = new_store()
+    host_a, host_b = both(tmp_path / "a"), both(tmp_path / "b")
+    async with await Database.open(store, continuity=host_a) as db:
+        await enqueue_sent(db, 1)
+    async with await Database.open(store, continuity=host_b):
+        pass
+    async with await Database.open(store, continuity=host_a) as db:
+        await enqueue_sent(db, 2, start=1)
+    async with await Database.open(store, continuity=host_b) as db:  # ahead of b's record: starts
+        assert await db.loss_refusal(host_b) is None
+    if isinstance(store, str):  # SQLite's record is beside the file: one for both (one host, one lock)
+        assert json.loads(record_of(store, tmp_path / "b").read_text())["marks"]["sent_max"] == 3
+    forget_posts_after(store, 2)
+    for host in (host_a, host_b):
+        with pytest.raises(cont.DataLossError, match="BEHIND"):
+            await Database.open(store, continuity=host)
+
+
+# --- PostgreSQL: one record per configured database and host ---------------------------------------
+
+
+def with_password(url: str) -> str:
+    return url.replace("postgresql://postgres@", "postgresql://postgres:s3cret@", 1)  # trust: ignored
+
+
+async def test_postgresql_refusal_names_the_database_without_its_password(
+    tmp_path: Path, pg_url: str
+) -> None:
+    url = with_password(pg_url)
+    assert "s3cret" in url
+    async with await Database.open(url, continuity=both(tmp_path)) as db:
+        await enqueue_sent(db, 1)
+    [record] = (tmp_path / "data").glob("statsbot-postgresql-*.watermark")
+    assert "s3cret" not in record.read_text()
+    assert json.loads(record.read_text())["database"].startswith("postgresql://postgres:***@")
+    assert not (tmp_path / "data" / "statsbot.watermark").exists()  # never the SQLite record's name
+    wipe(pg_url)
+    with pytest.raises(cont.DataLossError) as refused:
+        await Database.open(url, continuity=both(tmp_path))
+    said = str(refused.value)
+    assert said.startswith("postgresql://postgres:***@127.0.0.1:5432/"), said
+    assert "s3cret" not in said
+    assert "is EMPTY" in said
+    assert "start the other instance with `--accept-data-loss` too" in said
+
+
+async def test_postgresql_records_are_one_per_database_and_found_by_instance_id(
+    tmp_path: Path, pg_url: str, pg_session_url: str
+) -> None:
+    from tests.helpers import pg
+
+    with pg.fresh_schema(pg_session_url) as other_url:
+        async with await Database.open(pg_url, continuity=both(tmp_path)) as db:
+            await enqueue_sent(db, 2)
+        async with await Database.open(other_url, continuity=both(tmp_path)):
+            pass
+        assert len(list((tmp_path / "data").glob("statsbot-postgresql-*.watermark"))) == 2
+        # The first database reached under another address (localhost for 127.0.0.1; a restore into a
+        # new database with the URL pointed at it): its record is found by the instance id it names.
+        moved = pg_url.replace("@127.0.0.1:", "@localhost:", 1)
+        assert cont.pg_record_key(moved) != cont.pg_record_key(pg_url)
+        forget_posts_after(pg_url, 1)
+        with pytest.raises(cont.DataLossError, match="BEHIND its record: .* posted up to outbox id 2"):
+            await Database.open(moved, continuity=both(tmp_path))
+
+
+async def test_postgresql_record_is_refreshed_by_a_standby_and_never_lowered_while_running(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from structlog.testing import capture_logs
+
+    from bot.db import pg_database
+
+    monkeypatch.setattr(pg_database, "RECORD_REFRESH_SECONDS", 0.1)
+    host_a, host_b = both(tmp_path / "a"), both(tmp_path / "b")
+    async with (
+        await Database.open(pg_url, continuity=host_a) as leader,
+        await Database.open(pg_url, continuity=host_b) as standby,
+    ):
+        await enqueue_sent(leader, 2)
+        record_b = record_of(pg_url, tmp_path / "b")
+        for _ in range(100):  # the standby commits nothing: its refresh reads what the leader did
+            await asyncio.sleep(0.05)
+            if json.loads(record_b.read_text())["marks"]["sent_max"] == 2:
+                break
+        else:
+            pytest.fail("the standby's record was never refreshed")
+        # Restored under the running daemons: the records keep what the database held.
+        forget_posts_after(pg_url, 1)
+        with capture_logs() as logs:
+            await enqueue_sent(leader, 1, start=2)  # id 3
+            forget_posts_after(pg_url, 0)
+            await leader.write_record()
+            await asyncio.sleep(0.3)
+        assert standby is not None
+    assert json.loads(record_b.read_text())["marks"]["sent_max"] >= 2  # 3 if it refreshed in between
+    assert json.loads(record_of(pg_url, tmp_path / "a").read_text())["marks"]["sent_max"] == 3
+    assert "db_record_behind" in [e["event"] for e in logs]
+    for host in (host_a, host_b):
+        with pytest.raises(cont.DataLossError, match="BEHIND"):
+            await Database.open(pg_url, continuity=host)
