@@ -9,6 +9,8 @@ from bot.db import continuity as cont
 from bot.db import outbox
 from bot.db.connection import Database
 from bot.ingest.importer import ImportSettings, import_file, sweep_pending_round2
+from tests.helpers.engines import NewStore
+from tests.helpers.loss import wipe
 
 OLD_R1 = "2024-04-16-220731-te_escape2-round-1.txt"
 LONE_R2 = "2024-05-09-200616-etl_sp_delivery-round-2.txt"  # its round 1 is not among the samples
@@ -30,11 +32,13 @@ async def stats_posts(db: Database) -> list[str]:
 
 
 async def test_lost_rounds_and_orphans_are_not_posted_again_new_rounds_are(
-    tmp_path: Path, samples_dir: Path
+    tmp_path: Path, samples_dir: Path, new_store: NewStore
 ) -> None:
-    path = tmp_path / "statsbot.db"
-    policy = cont.Continuity(backup_dir=tmp_path / "backups", local_stats=tmp_path / "local_stats")
-    async with await Database.open(path, continuity=policy) as db:
+    store = new_store()
+    policy = cont.Continuity(
+        backup_dir=tmp_path / "backups", local_stats=tmp_path / "local_stats", data_dir=tmp_path / "data"
+    )
+    async with await Database.open(store, continuity=policy) as db:
         assert await imp(db, samples_dir, OLD_R1) == "imported"
         assert await imp(db, samples_dir, LONE_R2) == "imported"
         await sweep_pending_round2(db, older_than_seconds=0, now=3e9)
@@ -42,9 +46,11 @@ async def test_lost_rounds_and_orphans_are_not_posted_again_new_rounds_are(
         assert len(before) == 2  # the round 1, the orphan round 2
         for post in await outbox.due(db, now=4e9, limit=10):
             await outbox.mark_sent(db, post.id, "m", 4e9)
-    path.write_bytes(b"")  # lost
-    accept = cont.Continuity(policy.backup_dir, policy.local_stats, accept_data_loss=True)
-    async with await Database.open(path, continuity=accept) as db:
+    wipe(store)  # lost
+    accept = cont.Continuity(
+        policy.backup_dir, policy.local_stats, accept_data_loss=True, data_dir=policy.data_dir
+    )
+    async with await Database.open(store, continuity=accept) as db:
         assert await imp(db, samples_dir, OLD_R1) == "imported"
         assert await imp(db, samples_dir, LONE_R2) == "imported"
         await sweep_pending_round2(db, older_than_seconds=0, now=3e9)
