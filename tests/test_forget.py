@@ -15,10 +15,13 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from bench.samples import real_samples
+from tests.helpers import pg
 from tests.helpers.daemon import server_values
 from tests.helpers.sftp import SftpRig, sftp_rig
 from tests.test_crash import PROJECT, config_text
@@ -220,3 +223,102 @@ async def test_a_backup_from_before_the_upgrade_is_named_so_not_another_database
         assert "another database" not in err, err
         code, out, err = await statsbot(config, "once", "--accept-data-loss")
         assert (code, posts(out)) == (0, 0), err  # the two rounds it lacked: imported, not posted again
+
+
+# --- PostgreSQL: the same refusals and the same way on, with real processes -----------------------
+
+
+def recreate(url: str) -> None:
+    """DROP DATABASE and CREATE it again under the same name (emptied, as a wrong restore leaves it)."""
+    name = urlsplit(url).path.lstrip("/")
+    pg.drop_database(pg.admin_url(), name)
+    pg.create_database(pg.admin_url(), name)
+
+
+def pg_setup(base: Path, rig: SftpRig) -> Path:
+    """One host's config: its own data_dir and local_stats; the database URL comes from the environment."""
+    base.mkdir(parents=True, exist_ok=True)
+    config = base / "statsbot.toml"
+    config.write_text(config_text(base, server_values("main", rig, min_file_age_seconds=0)))
+    return config
+
+
+def pg_record(base: Path) -> dict[str, Any]:
+    [record] = (base / "data").glob("statsbot-postgresql-*.watermark")
+    data: dict[str, Any] = json.loads(record.read_text())
+    return data
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+async def test_postgresql_emptied_or_restored_is_refused_on_both_hosts_until_accepted_and_never_reposts(
+    tmp_path: Path, pg_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two hosts (two data dirs, two records) on one PostgreSQL database; the database is dropped, then
+    an older pg_dump restored into it: both hosts refuse it, each until it accepts; nothing is posted
+    twice."""
+    files = round_ones()
+    url = pg_database_url.replace("postgresql://postgres@", "postgresql://postgres:s3cret@", 1)  # trust
+    monkeypatch.setenv("STATSBOT_DATABASE__URL", url)  # the password: in the environment, never the file
+    async with sftp_rig(tmp_path / "sftp") as rig:
+        a, b = pg_setup(tmp_path / "a", rig), pg_setup(tmp_path / "b", rig)
+        for name, data in files[:4]:
+            rig.write(name, data)
+        code, out, err = await statsbot(a, "once")
+        assert (code, posts(out)) == (0, 4), err
+        code, out, err = await statsbot(a, "db", "backup")
+        assert code == 0, err
+        [dump] = list((tmp_path / "a" / "data" / "backups").glob("statsbot-*.dump"))
+        for name, data in files[4:6]:
+            rig.write(name, data)
+        code, out, err = await statsbot(a, "once")
+        assert (code, posts(out)) == (0, 2), err
+        code, out, err = await statsbot(b, "once")  # the other host: nothing new, its first record
+        assert (code, posts(out)) == (0, 0), err
+        assert pg_record(tmp_path / "a")["marks"]["rounds"] == 6
+        assert pg_record(tmp_path / "b")["marks"]["rounds"] == 6
+
+        recreate(url)  # dropped and created again: empty
+        for host in (a, b):
+            code, out, err = await statsbot(host, "once")
+            assert (code, posts(out)) == (1, 0), err
+            assert "is EMPTY" in err, err
+            assert "6 round(s)" in err, err
+            assert "postgres:***@127.0.0.1" in err, err
+            assert "s3cret" not in err + out
+            assert "--accept-data-loss" in err, err
+        code, out, err = await statsbot(a, "once")
+        assert dump.name in err, err  # the newest backup, by name
+        code, out, err = await statsbot(a, "health")
+        assert code == 1, out + err
+        assert "refused at start:" in out, out
+        code, out, err = await statsbot(a, "diagnose")
+        assert code == 1, out + err
+        assert "! DATABASE REFUSED" in out, out
+
+        recreate(url)  # the older dump put back into the same database: BEHIND by 2 rounds
+        restore = await asyncio.create_subprocess_exec(
+            "pg_restore", "--no-owner", "--dbname", pg_database_url, str(dump),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, restore_err = await restore.communicate()
+        assert restore.returncode == 0, restore_err.decode()
+        for host in (a, b):
+            code, out, err = await statsbot(host, "once")
+            assert (code, posts(out)) == (1, 0), err
+            assert "BEHIND" in err, err
+            assert "4 round(s)" in err, err
+
+        code, out, err = await statsbot(a, "once", "--accept-data-loss")
+        assert (code, posts(out)) == (0, 0), err  # the 2 rounds the dump lacked: imported, not posted
+        code, out, err = await statsbot(b, "once")  # b's own record still describes what was lost
+        assert (code, posts(out)) == (1, 0), err
+        code, out, err = await statsbot(b, "once", "--accept-data-loss")
+        assert (code, posts(out)) == (0, 0), err
+        rig.write(*files[6])  # a new round after the recovery is posted as usual, once
+        code, out, err = await statsbot(b, "once")
+        assert (code, posts(out)) == (0, 1), err
+        code, out, err = await statsbot(a, "once")
+        assert (code, posts(out)) == (0, 0), err
+    assert pg_record(tmp_path / "a")["marks"]["rounds"] == 7
+    assert pg_record(tmp_path / "b")["marks"]["rounds"] == 7
