@@ -322,7 +322,10 @@ class PgDatabase(Database):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._refresh_task = self._record_task = None
-        with contextlib.suppress(Exception):  # the last state; a failure leaves the record behind: safe
+        # The last state, commits or not (a standby's record catches up with the leader's imports); a
+        # failure leaves the record behind, which is safe.
+        self._record_dirty = self._site is not None
+        with contextlib.suppress(Exception):
             await self.write_record()
         if self._reads is not None:
             reads, self._reads = self._reads, None

@@ -318,5 +318,5 @@ async def test_postgresql_record_is_refreshed_by_a_standby_and_never_lowered_whi
     assert json.loads(record_of(pg_url, tmp_path / "a").read_text())["marks"]["sent_max"] == 3
     assert "db_record_behind" in [e["event"] for e in logs]
     for host in (host_a, host_b):
-        with pytest.raises(cont.DataLossError, match="is EMPTY: .* had posted up to outbox id [23] "):
+        with pytest.raises(cont.DataLossError, match=r"is EMPTY: .* had posted up to outbox id [23] "):
             await Database.open(pg_url, continuity=host)
