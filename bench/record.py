@@ -22,6 +22,7 @@ from bench.samples import replicate, write_files
 from bot.db import continuity as cont
 from bot.db.connection import Database
 from bot.db.migrations_runner import apply_migrations
+from bot.db.tx import SyncTx, Uncounted
 from bot.ingest.backfill import backfill, collect
 from bot.ingest.importer import ImportSettings
 
@@ -67,7 +68,7 @@ def big_record(rounds: int, base: Path) -> None:
     conn.execute("COMMIT")
     for _ in range(3):
         started = time.perf_counter()
-        marks = cont.read_marks(conn)
+        marks = cont.read_marks(SyncTx(Uncounted(), conn))
         read = time.perf_counter()
         cont.persist(path, marks)
         done = time.perf_counter()

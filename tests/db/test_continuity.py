@@ -18,8 +18,12 @@ from tests.helpers.loss import forget_posts_after, wipe
 pytestmark = pytest.mark.timeout(30)
 
 
-def policy(tmp_path: Path, **kw: bool) -> cont.Continuity:
-    return cont.Continuity(backup_dir=tmp_path / "backups", local_stats=tmp_path / "local_stats", **kw)
+def policy(tmp_path: Path, *, accept_data_loss: bool = False) -> cont.Continuity:
+    return cont.Continuity(
+        backup_dir=tmp_path / "backups",
+        local_stats=tmp_path / "local_stats",
+        accept_data_loss=accept_data_loss,
+    )
 
 
 async def enqueue_sent(db: Database, n: int, start: int = 0) -> None:
@@ -146,13 +150,13 @@ async def test_the_readers_refusal_is_the_checks_own_decision_and_words(tmp_path
 # --- both engines: the same promise on SQLite and PostgreSQL --------------------------------------
 
 
-def both(tmp_path: Path, **kw: bool) -> cont.Continuity:
+def both(tmp_path: Path, *, accept_data_loss: bool = False) -> cont.Continuity:
     """The policy of one host: its data_dir keeps the PostgreSQL record (SQLite: beside the file)."""
     return cont.Continuity(
         backup_dir=tmp_path / "backups",
         local_stats=tmp_path / "local_stats",
         data_dir=tmp_path / "data",
-        **kw,
+        accept_data_loss=accept_data_loss,
     )
 
 

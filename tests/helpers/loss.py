@@ -37,7 +37,7 @@ def run_sql(store: Path | str, *statements: str) -> None:
         return
     with pg.connect(store) as pg_conn:
         for statement in statements:
-            pg_conn.execute(statement)  # type: ignore[arg-type]
+            pg_conn.execute(statement)
 
 
 def forget_posts_after(store: Path | str, last: int) -> None:
