@@ -6,6 +6,10 @@ Each waits for the leadership lock (bot/db/leadership.py); the one holding it ru
 transaction fenced (bot/db/fencing.py). When leadership is lost (the heartbeat finds the lock connection
 dead, or a fenced transaction is refused) the writer work stops at once and the instance goes back to
 waiting; the other instance takes over within `[database]` takeover bound (docs/OPERATIONS.md §12).
+
+Each instance keeps its own never-forget record in its data_dir (bot/db/continuity.py, checked when the
+database opens, before either role): the leader rewrites it after its commits, every instance refreshes
+it each minute and at shutdown, so a standby's record trails the leader's imports by a minute at most.
 """
 
 from __future__ import annotations
