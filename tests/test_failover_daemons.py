@@ -51,6 +51,19 @@ def config_text(base: Path, rig: SftpRig) -> str:
     return "\n".join(lines) + "\n"
 
 
+def events_in(log: Path, name: str) -> list[dict[str, Any]]:
+    """The JSON log lines of event `name` in a daemon's stderr (other lines skipped)."""
+    out = []
+    for line in log.read_text().splitlines() if log.exists() else []:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("event") == name:
+            out.append(record)
+    return out
+
+
 class Instance:
     """One host: its own config, data folder and log; the database URL and name come from the env."""
 
@@ -81,15 +94,7 @@ class Instance:
             )  # fmt: skip
 
     def events(self, name: str) -> list[dict[str, Any]]:
-        out = []
-        for line in self.log.read_text().splitlines():
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("event") == name:
-                out.append(record)
-        return out
+        return events_in(self.log, name)
 
     def roles(self) -> list[str]:
         return [str(r["role"]) for r in self.events("role_changed")]

@@ -12,14 +12,13 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.helpers import pg
 from tests.helpers.sftp import SftpRig, sftp_rig
-from tests.test_failover_daemons import PROJECT, config_text, until
+from tests.test_failover_daemons import PROJECT, config_text, events_in, until
 from tests.test_forget import ROUND_POST, round_ones
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -47,19 +46,8 @@ class Host:
     def posts(self) -> int:
         return self.out.read_text().count(ROUND_POST) if self.out.exists() else 0
 
-    def events(self, name: str) -> list[dict[str, Any]]:
-        found = []
-        for line in self.log.read_text().splitlines() if self.log.exists() else []:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("event") == name:
-                found.append(record)
-        return found
-
     def role(self) -> str | None:
-        roles = self.events("role_changed")
+        roles = events_in(self.log, "role_changed")
         return str(roles[-1]["role"]) if roles else None
 
     def rounds_recorded(self) -> int:

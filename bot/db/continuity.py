@@ -318,7 +318,8 @@ def _write_atomic(path: Path, marks: Marks, *, database: str | None = None) -> N
     if database is not None:  # PostgreSQL: which database the file is about (the name is a digest)
         data["database"] = database
     body = json.dumps(data, sort_keys=True)
-    tmp = path.with_name(path.name + ".tmp")
+    # Per process: on PostgreSQL a daemon and an operator's command on one host may both write it.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
         os.write(fd, body.encode() + b"\n")

@@ -324,3 +324,15 @@ async def test_postgresql_record_is_refreshed_by_a_standby_and_never_lowered_whi
     for host in (host_a, host_b):
         with pytest.raises(cont.DataLossError, match=r"is EMPTY: .* had posted up to outbox id [23] "):
             await Database.open(pg_url, continuity=host)
+
+
+async def test_postgresql_record_with_asynchronous_commits_waits_for_the_wal_flush(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """`synchronous_commit = false`: a commit is visible before its WAL is flushed; the record names it
+    only once PostgreSQL reports the flush past it (within the WAL writer's delay)."""
+    async with await Database.open(pg_url, continuity=both(tmp_path), synchronous_commit=False) as db:
+        await enqueue_sent(db, 2)
+        assert await db.write_record()
+        record = json.loads(record_of(pg_url, tmp_path).read_text())
+        assert record["marks"]["sent_max"] == 2
