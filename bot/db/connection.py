@@ -119,6 +119,11 @@ class Database:
         return "sqlite"
 
     @property
+    def where(self) -> str:
+        """The database as an operator names it: the file here, the URL without password on PostgreSQL."""
+        return str(self.path)
+
+    @property
     def reads(self) -> ReadConnection:
         """The read-only connection (own thread, WAL snapshot) for chat and web reads: never waits for
         this connection's transactions, and never holds them up."""

@@ -147,6 +147,10 @@ class PgDatabase(Database):
     def engine(self) -> str:
         return "postgresql"
 
+    @property
+    def where(self) -> str:
+        return redacted(self.url)
+
     @classmethod
     async def open_url(
         cls,

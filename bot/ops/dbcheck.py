@@ -46,17 +46,17 @@ async def run_check(
     if messages == ["ok"]:
         db.checked_at = now()
         db.check_deferred = False
-        log.info("db_check_ok", path=str(db.path), seconds=seconds)
+        log.info("db_check_ok", db=db.where, seconds=seconds)
         return True
     reason = "; ".join(messages[:3])
     if db.engine == "postgresql":
         # No file to be damaged: a server that does not answer is a connection problem (the pollers'
         # writes fail and the refusal watch tells the admin), never a reason to stop importing for good.
-        log.warning("db_check_unanswered", engine="postgresql", findings=reason)
+        log.warning("db_check_unanswered", db=db.where, findings=reason)
         return False
     db.damaged = True
     on_damage(reason)
-    log.error("db_check_failed", path=str(db.path), seconds=seconds, findings=reason)
+    log.error("db_check_failed", db=db.where, seconds=seconds, findings=reason)
     message = (
         f"database check found damage in {db.path.name}: {reason}. Imports are stopped; stop the daemon, "
         "restore the newest backup (docs/OPERATIONS.md), then `statsbot sync`"

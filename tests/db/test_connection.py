@@ -356,3 +356,13 @@ async def test_a_reader_never_moves_a_corrupt_database_from_under_the_running_da
         await Database.open(path, lock=False)
     assert not path.exists()
     assert len(list(tmp_path.glob("s.db.corrupt-*"))) == 1
+
+
+async def test_where_names_the_file_or_the_url_without_its_password(tmp_path: Path, pg_url: str) -> None:
+    async with await Database.open(tmp_path / "s.db") as lite:
+        assert lite.where == str(tmp_path / "s.db")
+    secret = pg_url.replace("postgresql://postgres@", "postgresql://postgres:hunter2@", 1)
+    assert secret != pg_url  # the fixture's URL has the user the replacement expects
+    async with await Database.open(secret) as post:
+        assert post.where.startswith("postgresql://postgres")
+        assert "hunter2" not in post.where
