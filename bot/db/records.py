@@ -8,9 +8,11 @@ from bot.db.connection import SyncTx, as_async
 
 COUNTED = "r.status IN ('r1', 'paired')"
 # A DPM record needs this much time played (a 30-second cameo is not a record); the partial expression
-# index player_stats_dpm (migration `players`) holds exactly these rows, so the literal must stay 5.
+# index player_stats_dpm (migration `players`) and round_bests.dpm (migration 0014) hold exactly these
+# rows, so the literal must stay 5.
 MIN_DPM_MINUTES = 5
 _DPM = "CAST(p.damage_given AS REAL) / p.time_played_min"
+_DPM_ROWS = f"p.time_played_min >= {MIN_DPM_MINUTES} AND p.damage_given > 0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,28 +34,60 @@ class FastestRound:
 
 
 def most_kills_sync(stx: SyncTx, *, map_name: str | None = None, limit: int = 3) -> list[PlayerRecord]:
-    """Walks `player_stats_kills` from the top: stops after `limit` counted rounds (of the map)."""
-    return _best(stx, "p.kills", "p.kills IS NOT NULL", map_name, limit)
+    """All maps: walks `player_stats_kills` from the top, stopping after `limit` counted rounds. One map:
+    the map's `limit` best rounds from `round_bests_kills`, then their player rows."""
+    if map_name is not None:
+        return _best_of_map(stx, "kills", "p.kills", "", map_name, limit)
+    return _best(stx, "p.kills", "p.kills IS NOT NULL", limit)
 
 
 def best_dpm_sync(stx: SyncTx, *, map_name: str | None = None, limit: int = 3) -> list[PlayerRecord]:
-    """Walks `player_stats_dpm` (damage / minutes played, rounds of >= 5 minutes) from the top."""
-    return _best(stx, _DPM, f"p.time_played_min >= {MIN_DPM_MINUTES} AND p.damage_given > 0", map_name, limit)
+    """Damage / minutes played, rounds of >= 5 minutes: `player_stats_dpm` from the top (all maps), or
+    the map's best rounds from `round_bests_dpm` (one map)."""
+    if map_name is not None:
+        return _best_of_map(stx, "dpm", _DPM, f"AND {_DPM_ROWS}", map_name, limit)
+    return _best(stx, _DPM, _DPM_ROWS, limit)
 
 
-def _best(stx: SyncTx, column: str, where: str, map_name: str | None, limit: int) -> list[PlayerRecord]:
-    # The round's status (and map) is checked per row in index order, so the walk stops after `limit`
-    # hits; a join would make SQLite scan every round first (a Bloom filter over `rounds`). Equal values
-    # are shown earliest round first on both engines (which of several tied at the cut is listed is the
+def _best(stx: SyncTx, column: str, where: str, limit: int) -> list[PlayerRecord]:
+    # The round's status is checked per row in index order, so the walk stops after `limit` hits; a
+    # join would make SQLite scan every round first (a Bloom filter over `rounds`). Equal values are
+    # shown earliest round first on both engines (which of several tied at the cut is listed is the
     # index's order: a stated order there would make SQLite read every tie).
-    rows = stx.fetchall(
-        f"SELECT b.value, b.player_key, b.clean_name, r.map, r.played_at, r.round_number FROM ("
+    return _records(
+        stx,
         f"SELECT {column} AS value, p.player_key, p.clean_name, p.round_id "
         f"FROM player_stats p INDEXED BY {_index(column)} WHERE {where} AND p.guid != 'OMNIBOT0' "
-        "AND (SELECT r.status IN ('r1', 'paired') AND (CAST(:map AS TEXT) IS NULL OR r.map = :map) "
-        f"FROM rounds r WHERE r.id = p.round_id) ORDER BY {column} DESC LIMIT :limit"
-        ") b JOIN rounds r ON r.id = b.round_id ORDER BY b.value DESC, r.played_at, b.player_key",
+        f"AND (SELECT {COUNTED} FROM rounds r WHERE r.id = p.round_id) ORDER BY {column} DESC LIMIT :limit",
+        {"limit": limit},
+    )
+
+
+def _best_of_map(
+    stx: SyncTx, best: str, column: str, where: str, map_name: str, limit: int
+) -> list[PlayerRecord]:
+    # The map's `limit` counted rounds with the highest best (round_bests, migration 0014) hold its
+    # `limit` best player rows: any other row is beaten by those rounds' bests. Ties are cut by round
+    # id, then player key, so the rows listed are the same on both engines.
+    return _records(
+        stx,
+        f"SELECT {column} AS value, p.player_key, p.clean_name, p.round_id FROM ("
+        f"SELECT t.round_id FROM round_bests t INDEXED BY round_bests_{best} "
+        f"WHERE t.map = :map AND t.{best} IS NOT NULL "
+        f"AND (SELECT {COUNTED} FROM rounds r WHERE r.id = t.round_id) "
+        f"ORDER BY t.{best} DESC, t.round_id LIMIT :limit"
+        f") t CROSS JOIN player_stats p ON p.round_id = t.round_id WHERE p.guid != 'OMNIBOT0' {where} "
+        f"ORDER BY value DESC, p.round_id, p.player_key LIMIT :limit",
         {"map": map_name, "limit": limit},
+    )
+
+
+def _records(stx: SyncTx, best_rows: str, params: dict[str, object]) -> list[PlayerRecord]:
+    rows = stx.fetchall(
+        "SELECT b.value, b.player_key, b.clean_name, r.map, r.played_at, r.round_number "
+        f"FROM ({best_rows}) b JOIN rounds r ON r.id = b.round_id "
+        "ORDER BY b.value DESC, r.played_at, b.player_key",
+        params,
     )
     return [PlayerRecord(float(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5])) for r in rows]
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from bot.chat import views
 from bot.chat.embeds import post_embed
 from bot.chat.sinks import Post
-from bot.db import chat_queries, outbox, player_boards, player_lookup
+from bot.db import chat_queries, outbox, player_boards, player_lookup, records
 from bot.db.connection import Database
 from bot.stats.matching import (
     PREFIX,
@@ -168,3 +170,41 @@ async def test_autocomplete_equals_a_full_read_of_every_alias(db: Database, samp
         kinds |= {match_rank(query, alias) for _, alias, _ in want}
     assert compared > 0.9 * len(typed)
     assert {PREFIX, SUBSTRING, SUBSEQUENCE} <= kinds  # every pass was needed somewhere
+
+
+async def test_records_of_one_map_equal_a_full_read(db: Database, samples_dir: Path) -> None:
+    """/records map:X (a walk of the map's best rounds, round_bests of migration 0014) lists what sorting
+    every counted human row of that map gives, for every map: most kills and best DPM (>= 5 minutes),
+    the three best with ties cut by round id then player key, shown best first, then earliest."""
+    await import_samples(db, samples_dir)
+    rows = await db.fetchall(
+        "SELECT r.map, p.round_id, p.player_key, p.kills, p.damage_given, p.time_played_min, r.played_at "
+        "FROM player_stats p JOIN rounds r ON r.id = p.round_id "
+        "WHERE r.status IN ('r1', 'paired') AND p.guid != 'OMNIBOT0'"
+    )
+
+    def dpm(r: Any) -> float | None:
+        minutes, damage = r[5], r[4]
+        ok = minutes is not None and minutes >= records.MIN_DPM_MINUTES and damage is not None and damage > 0
+        return float(damage) / float(minutes) if ok else None
+
+    def expected(map_name: str, value: Callable[[Any], float | None]) -> list[tuple[float, str, str]]:
+        hits = [
+            (float(v), int(r[1]), str(r[2]), str(r[6])) for r in rows if r[0] == map_name if (v := value(r))
+        ]
+        best = sorted(hits, key=lambda h: (-h[0], h[1], h[2]))[:3]
+        return [(v, key, at) for v, _, key, at in sorted(best, key=lambda h: (-h[0], h[3], h[2]))]
+
+    maps = sorted({str(r[0]) for r in rows})
+    per_map = {m: sum(r[0] == m for r in rows) for m in maps}
+    assert len(maps) >= 5
+    assert min(per_map.values()) <= 12 < max(per_map.values())  # a map of one round, and busy ones
+    for m in maps:
+        kills = await db.reads.call(partial(records.most_kills_sync, map_name=m))
+        best_dpm = await db.reads.call(partial(records.best_dpm_sync, map_name=m))
+        assert [(k.value, k.key, k.played_at) for k in kills] == expected(m, lambda r: r[3]), m
+        assert [(round(d.value, 9), d.key, d.played_at) for d in best_dpm] == [
+            (round(v, 9), key, at) for v, key, at in expected(m, dpm)
+        ], m
+        assert all(k.map == m for k in kills + best_dpm)
+    assert await db.reads.call(partial(records.most_kills_sync, map_name="no_such_map")) == []

@@ -1,4 +1,5 @@
-"""The kept aggregates (triggers of 0007 players and 0009 player results) agree between the engines.
+"""The kept aggregates (triggers of 0007 players, 0009 player results, 0014 round bests) agree between
+the engines.
 
 The rows are real: the 62 sample files imported into SQLite by the project's importer, sessions derived.
 The same plain statements are then played on a fresh SQLite database and a fresh PostgreSQL schema (both
@@ -36,7 +37,15 @@ KEPT = {
     "player_map_results": "session_id, seq, player_key",
     "player_results": "player_key",
     "player_day_results": "day, player_key",
+    "round_bests": "round_id",
 }
+# round_bests as it must be: recomputed from the player rows left (every round with a human row).
+ROUND_BESTS = (
+    "SELECT p.round_id, r.map, max(p.kills) AS kills, max(CASE WHEN p.time_played_min >= 5 AND "
+    "p.damage_given > 0 THEN CAST(p.damage_given AS REAL) / p.time_played_min END) AS dpm "
+    "FROM player_stats p JOIN rounds r ON r.id = p.round_id WHERE p.guid != 'OMNIBOT0' "
+    "GROUP BY p.round_id, r.map ORDER BY p.round_id"
+)
 Rows = dict[str, list[dict[str, Any]]]
 
 
@@ -117,6 +126,10 @@ def engines(pg_conn: psycopg.Connection[Any]) -> Iterator[Engines]:
 
 def _same(engines: Engines, step: str) -> Rows:
     lite, post = engines.snapshot()
+    cur = engines.lite.execute(ROUND_BESTS)
+    names = [d[0] for d in cur.description]
+    derived = [{n: _norm(v) for n, v in zip(names, row, strict=True)} for row in cur.fetchall()]
+    assert lite["round_bests"] == derived, f"{step}: round_bests differ from the player rows"
     for table in KEPT:
         assert len(lite[table]) == len(post[table]), f"{step}: {table} row counts"
         for a, b in zip(lite[table], post[table], strict=True):
