@@ -7,7 +7,7 @@
 CREATE TABLE round_bests (
     round_id BIGINT PRIMARY KEY REFERENCES rounds(id) ON DELETE CASCADE,
     map      TEXT COLLATE "C" NOT NULL,
-    kills    INTEGER NOT NULL,   -- the most kills of a human player in the round
+    kills    BIGINT NOT NULL,    -- the most kills of a human player in the round
     dpm      DOUBLE PRECISION    -- the best damage per minute (>= 5 minutes played, damage > 0), else NULL
 );
 CREATE INDEX round_bests_kills ON round_bests(map, kills DESC, round_id);
