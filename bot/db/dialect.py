@@ -8,7 +8,11 @@ distinct statement text (cached):
   (psycopg reads `%` as the start of a placeholder anywhere in a statement that has parameters);
 - `json_each(?)` (how a Python list is passed as ONE parameter) becomes
   `json_array_elements_text(CAST(%s AS json))`: the same single column, called `value`, as text;
-- `LIKE` becomes `ILIKE` (SQLite's LIKE ignores ASCII case; PostgreSQL's does not);
+- `LIKE` becomes `ILIKE` (SQLite's LIKE ignores ASCII case; PostgreSQL's does not), except
+  `LIKE /* lower-case */`, which stays `LIKE` and loses the comment: the statement's author says that
+  neither the text nor the pattern holds an ASCII capital (the `alias` column, lower(trim(clean_name)),
+  against a `normalise`d query), so SQLite's folding changes nothing and PostgreSQL compares bytes
+  instead of folding the case of every row it tests (ILIKE) — the same rows on both engines;
 - `a IS b` / `a IS NOT b` with b not NULL become `IS [NOT] DISTINCT FROM` (PostgreSQL's IS takes
   only NULL, TRUE and FALSE);
 - `CAST(… AS REAL)` becomes `AS DOUBLE PRECISION` (PostgreSQL's REAL is a 4-byte float);
@@ -38,6 +42,7 @@ _TOKEN = re.compile(
     | (?P<qmark>\?)                              # ?
     | (?P<percent>%)                             # a literal percent sign
     | (?P<json_each>\bjson_each\s*\(\s*\?\s*\))  # json_each(?)
+    | (?P<like_lower>\bLIKE\s*/\*\s*lower-case\s*\*/\s*)  # LIKE of lower-case text: kept as LIKE
     | (?P<like>\bLIKE\b)                         # LIKE (case-insensitive in SQLite)
     | (?P<is_not>\bIS\s+NOT\s+(?!NULL\b|TRUE\b|FALSE\b|DISTINCT\b))  # a IS NOT b (b not NULL)
     | (?P<is_>\bIS\s+(?!NOT\b|NULL\b|TRUE\b|FALSE\b|DISTINCT\b))      # a IS b
@@ -64,6 +69,7 @@ _FIXED = {
     "is_not": "IS DISTINCT FROM ",
     "is_": "IS NOT DISTINCT FROM ",
     "like": "ILIKE",
+    "like_lower": "LIKE ",
     "cross_join": "JOIN",
     "real": "AS DOUBLE PRECISION",
     "unary_plus": "",

@@ -13,6 +13,10 @@ from bot.stats.matching import best_matches, normalise, subsequence_pattern
 _PLAYER = "p.player_key, p.guid, p.clean_name, p.name, p.rounds, p.first_seen, p.last_seen, p.is_bot"
 CANDIDATES = 100  # alias rows read per autocomplete pass at most (the most played first)
 FUZZY_BELOW = 5  # letters-in-order matches are looked for when fewer players matched better
+# Letters in order. Neither side holds an ASCII capital (`alias` is lower(trim(clean_name)), the pattern
+# a normalise()d query) and both engines fold only ASCII here (COLLATE "C" on PostgreSQL), so a
+# case-sensitive LIKE matches what SQLite's LIKE matches.
+IN_ORDER = "alias LIKE /* lower-case */ ? ESCAPE '\\'"
 # Aliases most played first (index player_aliases_rounds), stopping at the LIMIT-th hit.
 _WALK = (
     "SELECT player_key, alias, rounds FROM player_aliases INDEXED BY player_aliases_rounds "
@@ -127,9 +131,9 @@ def _inside_and_in_order(stx: SyncTx, query: str) -> tuple[list[sqlite3.Row], li
     its CANDIDATES-th hit, has seen every alias with the text inside down to where it stopped; the walk
     for the text inside only goes on from there, and not at all when the first one reached the end.
     """
-    in_order = stx.fetchall(
-        _WALK.format("alias LIKE ? ESCAPE '\\'"), (subsequence_pattern(query), CANDIDATES)
-    )
+    # Both the alias and the pattern are lower case: a plain LIKE on PostgreSQL too (bot/db/dialect.py),
+    # not ILIKE, which folds the case of every alias it tests (~20x slower over the whole index there).
+    in_order = stx.fetchall(_WALK.format(IN_ORDER), (subsequence_pattern(query), CANDIDATES))
     inside = [r for r in in_order if str(r[1]).find(query) > 0]
     if len(in_order) < CANDIDATES or len(inside) >= CANDIDATES:
         return inside, in_order

@@ -13,6 +13,7 @@ from bot.chat.embeds import post_embed
 from bot.chat.sinks import Post
 from bot.db import chat_queries, outbox, player_boards, player_lookup, records
 from bot.db.connection import Database
+from bot.db.dialect import to_postgresql
 from bot.stats.matching import (
     PREFIX,
     SUBSEQUENCE,
@@ -170,6 +171,14 @@ async def test_autocomplete_equals_a_full_read_of_every_alias(db: Database, samp
         kinds |= {match_rank(query, alias) for _, alias, _ in want}
     assert compared > 0.9 * len(typed)
     assert {PREFIX, SUBSTRING, SUBSEQUENCE} <= kinds  # every pass was needed somewhere
+
+
+def test_letters_in_order_walk_is_a_plain_like_on_postgresql() -> None:
+    """The walk tests every alias when few match: ILIKE (the default rewrite of LIKE) folded the case of
+    each one on PostgreSQL (~20x slower over 13,608 aliases); the aliases are lower case already."""
+    sent = to_postgresql(player_lookup._WALK.format(player_lookup.IN_ORDER))
+    assert " LIKE %s ESCAPE" in sent
+    assert "ILIKE" not in sent
 
 
 async def test_records_of_one_map_equal_a_full_read(db: Database, samples_dir: Path) -> None:

@@ -14,6 +14,9 @@ from bot.db.dialect import is_postgresql_url, to_postgresql
         ("UPDATE t SET a = :value WHERE id = :id", "UPDATE t SET a = %(value)s WHERE id = %(id)s"),
         ("SELECT a % 2 FROM t WHERE b = ?", "SELECT a %% 2 FROM t WHERE b = %s"),
         ("SELECT 1 WHERE k NOT LIKE 'OMNIBOT0:%'", "SELECT 1 WHERE k NOT ILIKE 'OMNIBOT0:%%'"),
+        # Text and pattern both lower case (the statement says so): a plain, case-sensitive LIKE.
+        ("SELECT 1 WHERE a LIKE /* lower-case */ ? ESCAPE '\\'", "SELECT 1 WHERE a LIKE %s ESCAPE '\\'"),
+        ("SELECT 1 WHERE a LIKE/*lower-case*/? AND b LIKE ?", "SELECT 1 WHERE a LIKE %s AND b ILIKE %s"),
         ("SELECT '?' || ':x', a FROM t WHERE b = ?", "SELECT '?' || ':x', a FROM t WHERE b = %s"),
         ("SELECT 'it''s ?' FROM t", "SELECT 'it''s ?' FROM t"),
         ('SELECT "we?ird" FROM t', 'SELECT "we?ird" FROM t'),
