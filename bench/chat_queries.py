@@ -7,7 +7,10 @@ The database is generated once (bench/chat_data.py: executemany straight into th
 cached under bench/.cache/ (git-ignored). Thousands of players with coloured names and 1-4 aliases over
 ten years, 60 maps, R1/R2 pairs, 3 weapons per player row. For PostgreSQL the same rows are copied
 from that file into a throw-away database (COPY at the same schema version, then the PostgreSQL
-migrations build the aggregates, timed), dropped at the end (bench/pg_scratch.py).
+migrations build the aggregates, timed), dropped at the end (bench/pg_scratch.py). Building that copy
+takes minutes: `--pg-keep` keeps it (its URL is printed) and `--pg-reuse URL` measures it again, after
+running only the migrations added since (the kept tables' row counts are compared with SQLite's as
+always); drop it with `DROP DATABASE` when done.
 
 Per command, `runs` random inputs (the same on both engines); each is timed as the command runs it
 (one call on the read connection's thread: SQL + building the result objects; the autocomplete on the
@@ -36,7 +39,7 @@ from typing import Any
 
 import psycopg
 
-from bench.chat_data import KEPT, copy_to_postgresql, generate, kept_counts_differ
+from bench.chat_data import KEPT, copy_to_postgresql, generate, kept_counts_differ, migrate_pending
 from bench.pg_scratch import engines, scratch_database, server_settings
 from bot.db import chat_queries, pg_engine, player_boards, player_cards, player_lookup
 from bot.db.connection import Database
@@ -45,7 +48,7 @@ from bot.db.tx import SyncTx
 from bot.stats.matching import period_start_day
 
 CACHE = Path(__file__).resolve().parent / ".cache"
-GENERATOR = 8  # bump when the generated data or the schema it is measured on changes
+GENERATOR = 9  # bump when the generated data or the schema it is measured on changes
 METRICS = list(player_boards.METRICS)
 PERIODS = ["all", "all", "month", "week", "today"]
 Result = tuple[str, float, float, float, float]  # command, p50, p95, floor p50, floor p95 (ms)
@@ -93,6 +96,7 @@ def inputs(conn: sqlite3.Connection, rng: random.Random, runs: int) -> dict[str,
     aliases = [str(r[0]) for r in conn.execute("SELECT clean_name FROM player_aliases")]
     keys = [str(r[0]) for r in conn.execute("SELECT player_key FROM players ORDER BY rounds DESC")]
     maps = [str(r[0]) for r in conn.execute("SELECT map FROM map_totals")]
+    rare = [str(r[0]) for r in conn.execute("SELECT map FROM map_totals ORDER BY rounds, map LIMIT 3")]
     today = time.strptime(conn.execute("SELECT max(day) FROM player_days").fetchone()[0], "%Y-%m-%d")
     import datetime as dt
 
@@ -121,6 +125,7 @@ def inputs(conn: sqlite3.Connection, rng: random.Random, runs: int) -> dict[str,
         "/compare",
         "/maps",
         "/records",
+        "/records map",
         "/whois",
         "/last_round",
     )
@@ -154,6 +159,9 @@ def inputs(conn: sqlite3.Connection, rng: random.Random, runs: int) -> dict[str,
         out["/compare"].append(partial(compare, a=a, b=b, since_day=s))
         out["/maps"].append(partial(maps_of, choice=choice, map_name=mp, key=who))
         out["/records"].append(partial(player_cards.records_sync, map_name=mp if choice % 2 else None))
+        # One map, a rare one (played by one pair) in 1 of 4: the walk down every kills row it replaced.
+        one = rng.choice(rare) if rng.random() < 0.25 else rng.choice(maps)
+        out["/records map"].append(partial(player_cards.records_sync, map_name=one))
         out["/whois"].append(partial(whois, a=a))
         out["/last_round"].append(
             partial(chat_queries.last_round_sync, server="main" if choice % 2 else None)
@@ -209,13 +217,20 @@ def measure_sqlite(path: Path, work: dict[str, list[Command]]) -> list[Result]:
         bare.close()
 
 
-def measure_postgresql(path: Path, work: dict[str, list[Command]]) -> list[Result]:
+def measure_postgresql(
+    path: Path, work: dict[str, list[Command]], *, reuse: str | None = None, keep: bool = False
+) -> list[Result]:
     with ExitStack() as stack:
-        url = stack.enter_context(scratch_database())
+        url = reuse or stack.enter_context(scratch_database(keep=keep))
         print(f"postgresql: {server_settings(url)}")
-        info = copy_to_postgresql(path, url)
-        print(f"postgresql: COPY of the generated rows {info['copy_s']:.1f} s, migrations + aggregate "
-              f"backfill + ANALYZE {info['migrate_s']:.1f} s")  # fmt: skip
+        if reuse:  # a copy an earlier `--pg-keep` run made: only the migrations added since then run
+            print(f"postgresql: reusing {url}: pending migrations + ANALYZE {migrate_pending(url):.1f} s")
+        else:
+            info = copy_to_postgresql(path, url)
+            print(f"postgresql: COPY of the generated rows {info['copy_s']:.1f} s, migrations + aggregate "
+                  f"backfill + ANALYZE {info['migrate_s']:.1f} s")  # fmt: skip
+            if keep:
+                print(f"postgresql: kept for --pg-reuse: {url}")
         differ = kept_counts_differ(path, url)
         if differ:
             raise SystemExit(f"the engines built different aggregates (sqlite, postgresql): {differ}")
@@ -279,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=300)
     ap.add_argument("--fresh", action="store_true", help="generate the database again")
     ap.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--pg-keep", action="store_true", help="keep the PostgreSQL copy (prints its URL)")
+    ap.add_argument("--pg-reuse", metavar="URL", help="measure a copy kept by --pg-keep (drop it yourself)")
     args = ap.parse_args(argv)
     path = cached_database(args.rows, args.fresh)
     conn = sqlite3.connect(path)
@@ -293,7 +310,11 @@ def main(argv: list[str] | None = None) -> int:
     conn.close()
     results = {}
     for engine in engines(args.engine):
-        results[engine] = measure_sqlite(path, work) if engine == "sqlite" else measure_postgresql(path, work)
+        results[engine] = (
+            measure_sqlite(path, work)
+            if engine == "sqlite"
+            else measure_postgresql(path, work, reuse=args.pg_reuse, keep=args.pg_keep)
+        )
     return 0 if report(results) else 1
 
 

@@ -35,9 +35,9 @@ def with_database(url: str, dbname: str) -> str:
 
 
 @contextmanager
-def scratch_database(prefix: str = "statsbot_bench_") -> Iterator[str]:
+def scratch_database(prefix: str = "statsbot_bench_", *, keep: bool = False) -> Iterator[str]:
     """A new empty database (from template0) on the admin URL's server; its URL. Dropped afterwards,
-    WITH (FORCE), so a connection the bench leaked does not keep it alive."""
+    WITH (FORCE), so a connection the bench leaked does not keep it alive; unless `keep`."""
     admin = admin_url()
     name = prefix + secrets.token_hex(5)
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
@@ -45,8 +45,13 @@ def scratch_database(prefix: str = "statsbot_bench_") -> Iterator[str]:
     try:
         yield with_database(admin, name)
     finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+        if not keep:
+            drop_database(name)
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(admin_url(), autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
 
 
 def server_settings(url: str) -> str:
