@@ -21,7 +21,16 @@ async def world(sqlite_world: World) -> World:
     return sqlite_world
 
 
-TABLES = ("rounds", "player_stats", "weapon_stats", "players", "outbox", "processed_files", "file_events")
+TABLES = (
+    "rounds",
+    "player_stats",
+    "weapon_stats",
+    "players",
+    "round_bests",
+    "outbox",
+    "processed_files",
+    "file_events",
+)
 
 
 def _counts(url: str) -> dict[str, Any]:
@@ -82,7 +91,7 @@ async def test_without_pg_dump_a_sqlite_copy_restores_with_db_migrate(
     finally:
         conn.close()
     assert lite == _counts(pg_database_url)
-    assert triggers == (12,)  # recreated after the copy
+    assert triggers == (14,)  # recreated after the copy (0007: 9, 0009: 3, 0014: 2)
     with pg.connect(pg_database_url) as pgc:
         assert pgc.execute(b"SELECT sum(rounds), sum(kills) FROM players").fetchone() == (rounds, kills)
     with pg.fresh_database(pg_admin_url) as restored:
