@@ -8,7 +8,7 @@ from bot.db.connection import SyncTx, as_async
 
 COUNTED = "r.status IN ('r1', 'paired')"
 # A DPM record needs this much time played (a 30-second cameo is not a record); the partial expression
-# index player_stats_dpm (migration `players`) and round_bests.dpm (migration 0014) hold exactly these
+# index player_stats_dpm (migration `players`) and round_bests.dpm (migration 0013) hold exactly these
 # rows, so the literal must stay 5.
 MIN_DPM_MINUTES = 5
 _DPM = "CAST(p.damage_given AS REAL) / p.time_played_min"
@@ -66,7 +66,7 @@ def _best(stx: SyncTx, column: str, where: str, limit: int) -> list[PlayerRecord
 def _best_of_map(
     stx: SyncTx, best: str, column: str, where: str, map_name: str, limit: int
 ) -> list[PlayerRecord]:
-    # The map's `limit` counted rounds with the highest best (round_bests, migration 0014) hold its
+    # The map's `limit` counted rounds with the highest best (round_bests, migration 0013) hold its
     # `limit` best player rows: any other row is beaten by those rounds' bests. Ties are cut by round
     # id, then player key, so the rows listed are the same on both engines.
     return _records(

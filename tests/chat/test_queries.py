@@ -182,7 +182,7 @@ def test_letters_in_order_walk_is_a_plain_like_on_postgresql() -> None:
 
 
 async def test_records_of_one_map_equal_a_full_read(db: Database, samples_dir: Path) -> None:
-    """/records map:X (a walk of the map's best rounds, round_bests of migration 0014) lists what sorting
+    """/records map:X (a walk of the map's best rounds, round_bests of migration 0013) lists what sorting
     every counted human row of that map gives, for every map: most kills and best DPM (>= 5 minutes),
     the three best with ties cut by round id then player key, shown best first, then earliest."""
     await import_samples(db, samples_dir)

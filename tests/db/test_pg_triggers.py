@@ -1,4 +1,4 @@
-"""The kept aggregates (triggers of 0007 players, 0009 player results, 0014 round bests) agree between
+"""The kept aggregates (triggers of 0007 players, 0009 player results, 0013 round bests) agree between
 the engines.
 
 The rows are real: the 62 sample files imported into SQLite by the project's importer, sessions derived.

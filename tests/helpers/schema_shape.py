@@ -18,7 +18,7 @@ import psycopg
 
 SQLITE_TYPES = {"INTEGER": "int", "REAL": "float", "TEXT": "text", "BLOB": "bytes"}
 PG_TYPES = {"bigint": "int", "double precision": "float", "text": "text", "bytea": "bytes"}
-STATEMENT_TRIGGERS = frozenset({"round_bests_add", "round_bests_remove"})  # PostgreSQL, 0014
+STATEMENT_TRIGGERS = frozenset({"round_bests_add", "round_bests_remove"})  # PostgreSQL, 0013
 PG_ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 Column = tuple[str, str, bool, str | None]
@@ -158,7 +158,7 @@ def pg_shape(conn: psycopg.Connection[Any]) -> Shape:
         "JOIN pg_class t ON t.oid = g.tgrelid WHERE NOT g.tgisinternal "
         "AND t.relnamespace = current_schema()::regnamespace"
     ).fetchall():
-        # SQLite triggers are row triggers; PostgreSQL keeps round_bests (0014) per statement, over its
+        # SQLite triggers are row triggers; PostgreSQL keeps round_bests (0013) per statement, over its
         # transition table (same end state, checked by tests/db/test_pg_triggers.py).
         assert tgtype & 1 or tname in STATEMENT_TRIGGERS, f"{tname} is not FOR EACH ROW"
         timing = "BEFORE" if tgtype & 2 else "AFTER"

@@ -91,7 +91,7 @@ async def test_without_pg_dump_a_sqlite_copy_restores_with_db_migrate(
     finally:
         conn.close()
     assert lite == _counts(pg_database_url)
-    assert triggers == (14,)  # recreated after the copy (0007: 9, 0009: 3, 0014: 2)
+    assert triggers == (14,)  # recreated after the copy (0007: 9, 0009: 3, 0013: 2)
     with pg.connect(pg_database_url) as pgc:
         assert pgc.execute(b"SELECT sum(rounds), sum(kills) FROM players").fetchone() == (rounds, kills)
     with pg.fresh_database(pg_admin_url) as restored:

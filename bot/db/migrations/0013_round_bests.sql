@@ -1,4 +1,4 @@
--- 0014: /records map:X without walking every player row (bot/db/records.py). The best single rounds
+-- 0013: /records map:X without walking every player row (bot/db/records.py). The best single rounds
 -- of all maps come from walking player_stats_kills / player_stats_dpm from the top (0007), which stops
 -- after three hits; for ONE map that walk skips every row of the other maps first: ~2 s at 1,000,000
 -- player rows for a map played once. The map lives on `rounds`, so no index of player_stats can lead

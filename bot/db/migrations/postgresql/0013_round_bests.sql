@@ -1,5 +1,5 @@
--- PostgreSQL twin of ../0014_round_bests.sql (same number, name and end state; see bot/db/pg_migrations.py).
--- 0014: per round, its map and its best kills and best DPM of a human player, for /records map:X
+-- PostgreSQL twin of ../0013_round_bests.sql (same number, name and end state; see bot/db/pg_migrations.py).
+-- 0013: per round, its map and its best kills and best DPM of a human player, for /records map:X
 -- (bot/db/records.py): a map's top N rows are among its top N rounds by that best, so the query walks
 -- N entries of (map, best) instead of every player row of the other maps. See the SQLite file for the
 -- reasoning. Here the triggers run once per statement over its transition table (the import COPYs a
