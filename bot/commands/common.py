@@ -81,7 +81,7 @@ async def open_db(settings: Settings, *, write: bool, accept_data_loss: bool = F
 
     guard = continuity(settings, accept_data_loss=accept_data_loss) if write else None
     if settings.on_postgresql:  # no file to find; several processes may write (bot/db/pg_database.py)
-        return await open_postgresql(settings, continuity=guard)
+        return await open_postgresql(settings, continuity=guard, create=write)
     path = settings.paths.db_path
     if not write and not await asyncio.to_thread(path.exists):
         # Never create an empty database just to read it: a wrong --config or working directory, or a
@@ -92,16 +92,21 @@ async def open_db(settings: Settings, *, write: bool, accept_data_loss: bool = F
     return await Database.open(path, lock=write, continuity=guard)
 
 
-async def open_postgresql(settings: Settings, *, continuity: Continuity | None = None) -> Database:
+async def open_postgresql(
+    settings: Settings, *, continuity: Continuity | None = None, create: bool = True
+) -> Database:
     """Open the PostgreSQL database of `settings`; a server that cannot be reached (or refuses the login,
-    or the schema) is one line naming the URL without its password, never a traceback."""
+    or the schema) is one line naming the URL without its password, never a traceback. `create=False`:
+    a database without statsbot's schema is refused (one line), not created (the readers)."""
     from bot.db.pg_database import redacted
 
     url = str(settings.db_target)
     try:
         synchronous = settings.database.synchronous_commit
         # Unreachable: PgDatabase raises a DatabaseError naming it (bot/db/pg_database.py).
-        return await Database.open(url, lock=False, continuity=continuity, synchronous_commit=synchronous)
+        return await Database.open(
+            url, lock=False, continuity=continuity, synchronous_commit=synchronous, create=create
+        )
     except DRIVER_ERRORS as exc:  # reached, but its schema or compat functions refused
         raise DatabaseError(f"database refused at {redacted(url)} (password hidden): {exc}") from None
 

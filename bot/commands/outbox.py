@@ -34,8 +34,8 @@ def register(subparsers: Any) -> None:
 
 async def _open(args: argparse.Namespace) -> Database:
     settings = load(args)
-    if settings.on_postgresql:
-        return await open_postgresql(settings)
+    if settings.on_postgresql:  # as a missing file below: never create the schema just to list a queue
+        return await open_postgresql(settings, create=False)
     path = settings.paths.db_path
     if not path.exists():
         raise DatabaseError(f"no database at {path} (check --config and the working directory)")

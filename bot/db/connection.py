@@ -140,6 +140,7 @@ class Database:
         continuity: cont.Continuity | None = None,
         defer_check: bool = False,
         synchronous_commit: bool = True,
+        create: bool = True,
     ) -> Database:
         """Open (creating if needed) and migrate the database at `path`.
 
@@ -155,13 +156,14 @@ class Database:
         `check_deferred` is True and the caller owes the check (the daemon runs it in the background).
         A `postgresql://` URL opens the PostgreSQL backend instead (bot/db/pg_database.py): same API;
         `synchronous_commit=False` is for PostgreSQL only (config `[database] synchronous_commit`: SQLite
-        always runs with synchronous=NORMAL, the same trade).
+        always runs with synchronous=NORMAL, the same trade), and so is `create=False` (a database without
+        statsbot's schema is refused, not created: the readers; on SQLite they check the file exists).
         """
         if is_postgresql_url(path):
             from bot.db.pg_database import PgDatabase
 
             return await PgDatabase.open_url(
-                str(path), continuity=continuity, synchronous_commit=synchronous_commit
+                str(path), continuity=continuity, synchronous_commit=synchronous_commit, create=create
             )
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

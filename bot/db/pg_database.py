@@ -160,6 +160,7 @@ class PgDatabase(Database):
         application_name: str = "statsbot",
         copying: bool = False,
         synchronous_commit: bool = True,
+        create: bool = True,
     ) -> PgDatabase:
         """Connect, create the compat functions and apply the PostgreSQL migrations (one transaction
         each; a schema newer than this code is refused), then open the read connection.
@@ -171,8 +172,12 @@ class PgDatabase(Database):
         `synchronous_commit=False`: this writer's commits return before their WAL reaches the disk
         (SET synchronous_commit = off, this connection only; config `[database] synchronous_commit`,
         docs/OPERATIONS.md). Still atomic and in order; a crash of the PostgreSQL server may lose the
-        last ones, which are then imported again."""
-        from bot.db.pg_migrations import apply_pg_migrations
+        last ones, which are then imported again.
+
+        `create=False` (the commands that only read) refuses a database without statsbot's schema rather
+        than create it there: a wrong `[database] url` must not leave statsbot's tables in another database.
+        """
+        from bot.db.pg_migrations import apply_pg_migrations, current_version
 
         thread = _Thread("pg-write")
         try:
@@ -191,6 +196,8 @@ class PgDatabase(Database):
             raise
         db = cls(url, conn, thread, application_name=application_name, synchronous_commit=synchronous_commit)
         try:
+            if not create and await thread.submit(current_version, conn) == 0:
+                raise DatabaseError(missing_message(url))
             await thread.submit(pg_engine.apply_compat, conn)
             version = await thread.submit(apply_pg_migrations, conn)
             if not copying:
@@ -340,6 +347,14 @@ class PgDatabase(Database):
                 with contextlib.suppress(Exception):
                     await self._thread.submit(conn.close)
             await asyncio.to_thread(self._thread.stop)
+
+
+def missing_message(url: str) -> str:
+    """What the commands that only read say about a database without statsbot's schema."""
+    return (
+        f"no statsbot database at {redacted(url)} (password hidden): it holds no statsbot schema (check "
+        "[database] url; `statsbot run` creates it, `statsbot db migrate --to` fills it from SQLite)"
+    )
 
 
 def _refuse_unfinished_copy(conn: Any, where: str) -> None:

@@ -215,3 +215,25 @@ async def daemon_imported(world: World, tmp_path: Path, names: list[str], *, ext
     cfg = str(write_config(world, tmp_path / "statsbot.toml", extra=extra))
     assert await cli(["--config", cfg, "once"]) == 0
     return cfg
+
+
+def empty_store_config(tmp_path: Path, store: Path | str) -> Path:
+    """A config whose database is not there: no file under data/, or a PostgreSQL schema left empty."""
+    cfg = tmp_path / "statsbot.toml"
+    database = f'[database]\nurl = "{store}"\n' if isinstance(store, str) else ""
+    cfg.write_text(
+        f'{database}[paths]\ndata_dir = "{tmp_path / "data"}"\nlocal_stats = "{tmp_path / "ls"}"\n'
+    )
+    return cfg
+
+
+def nothing_created(tmp_path: Path, store: Path | str) -> bool:
+    """No database file, or not one table nor function (statsbot's compat ones) in the schema."""
+    if isinstance(store, Path):
+        return not (tmp_path / "data" / "statsbot.db").exists()
+    [(relations, functions)] = sql(
+        store,
+        "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace), "
+        "(SELECT count(*) FROM pg_proc WHERE pronamespace = current_schema()::regnamespace)",
+    )
+    return (relations, functions) == (0, 0)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.db import ops_queries
-from tests.helpers.ops import EVENING, World, cli, write_config
+from tests.helpers.engines import NewStore
+from tests.helpers.ops import EVENING, World, cli, empty_store_config, nothing_created, write_config
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -94,7 +95,8 @@ async def test_cli_health_db_and_explain(
     assert "OK" in capsys.readouterr().out
     assert await cli(["--config", cfg, "db", "backup"]) == 0
     assert "backup written" in capsys.readouterr().out
-    assert len(list((tmp_path / "backups").glob("statsbot-*.db"))) == 1
+    # SQLite: a copy of the file; PostgreSQL: pg_dump's archive (a SQLite copy where pg_dump is missing)
+    assert [p.suffix for p in (tmp_path / "backups").glob("statsbot-*")] in ([".db"], [".dump"])
     assert await cli(["--config", cfg, "explain", EVENING[0]]) == 0
     out = capsys.readouterr().out
     assert f"{EVENING[0]} on server main" in out
@@ -106,9 +108,13 @@ async def test_cli_health_db_and_explain(
     assert await cli(["--config", cfg, "reprocess"]) == 2
     assert await cli(["--config", cfg, "reprocess", "--dry-run", "--map", "supply"]) == 0
     assert capsys.readouterr().out.count("would reprocess") == 2
-    # a writer refuses while another process (here: this test's open database) holds the lock
-    assert await cli(["--config", cfg, "reprocess", EVENING[0]]) == 1
-    assert "already running" in capsys.readouterr().err
+    if world.db.engine == "sqlite":
+        # a writer refuses while another process (here: this test's open database) holds the lock
+        assert await cli(["--config", cfg, "reprocess", EVENING[0]]) == 1
+        assert "already running" in capsys.readouterr().err
+    else:  # several processes may write to PostgreSQL: the command reprocesses beside the open database
+        assert await cli(["--config", cfg, "reprocess", EVENING[0]]) == 0
+        assert "imported (round #1 replaced by #9)" in capsys.readouterr().out
     assert len(await ops_queries.round_refs(world.db, "main")) == 8
 
 
@@ -121,10 +127,25 @@ async def test_bad_config_is_exit_2(tmp_path: Path) -> None:
     assert code == 2
 
 
-async def test_readers_never_create_a_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cfg = tmp_path / "statsbot.toml"
-    cfg.write_text(f'[paths]\ndata_dir = "{tmp_path / "data"}"\nlocal_stats = "{tmp_path / "ls"}"\n')
-    for command in (["diagnose"], ["health"], ["explain", "x.txt"], ["registry", "check"], ["db", "backup"]):
+READERS = (
+    ["diagnose"],
+    ["health"],
+    ["explain", "x.txt"],
+    ["registry", "check"],
+    ["db", "backup"],
+    ["outbox", "list"],
+)
+
+
+async def test_readers_never_create_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], new_store: NewStore
+) -> None:
+    store = new_store()
+    cfg = empty_store_config(tmp_path, store)
+    said = "no database at" if isinstance(store, Path) else "no statsbot database at"
+    for command in READERS:
         assert await cli(["--config", str(cfg), *command]) == 1, command
-        assert "no database at" in capsys.readouterr().err
-    assert not (tmp_path / "data" / "statsbot.db").exists()
+        err = capsys.readouterr().err
+        assert said in err, (command, err)
+        assert "Traceback" not in err
+    assert nothing_created(tmp_path, store)
