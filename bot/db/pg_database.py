@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import functools
 import shutil
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -211,6 +212,10 @@ class PgDatabase(Database):
         except BaseException:
             await db.close()
             raise
+        # The check PostgreSQL leaves to statsbot is that the server answers (bot/ops/dbcheck.py): it just
+        # did, on both connections. Recorded, so the daemon's health line says "passed", not "pending"
+        # until the first scheduled check six hours later.
+        db.checked_at = time.time()
         log.info("db_opened", engine="postgresql", url=redacted(url), schema_version=version)
         return db
 

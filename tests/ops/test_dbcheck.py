@@ -1,10 +1,17 @@
 """The database's full check: at start after a crash, in the background after a clean shutdown, and a
-finding stops imports and alerts (real SQLite files, real daemon against the in-process SFTP server)."""
+finding stops imports and alerts (real SQLite files, real daemon against the in-process SFTP server).
+
+What is about the SQLite file (its clean-shutdown marker, a damaged page, a truncated file) runs on SQLite
+only; the check's outcome (recorded, reused by the daemon's health) on both engines. On PostgreSQL the
+check is that the server answers (no file to damage): an unanswering one stops nothing
+(tests/ops/test_ops_postgresql.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -16,14 +23,15 @@ from bot.db.health import marker_path
 from bot.errors import DatabaseError
 from bot.ops import dbcheck
 from tests.helpers.daemon import QuietChat, daemon_settings, make_app, server_values
+from tests.helpers.engines import NewStore
 from tests.helpers.sftp import sftp_rig
 
 NAME = "2025-10-02-213333-supply-round-1.txt"
 
 
-async def filled_database(path: Path) -> None:
+async def filled_database(target: Path | str) -> None:
     """A database with enough file_events rows to span many pages, closed cleanly (marker written)."""
-    async with await Database.open(path) as db, db.transaction() as tx:
+    async with await Database.open(target) as db, db.transaction() as tx:
         await tx.executemany(
             "INSERT INTO file_events (server, filename, at, event, detail) VALUES ('x', ?, 1, 'seen', ?)",
             [(f"f{i}", "d" * 300) for i in range(400)],
@@ -42,6 +50,20 @@ def scribble_over_a_page_of(path: Path, table: str) -> None:
     start = (page - 1) * size
     data[start : start + 200] = b"\xff" * 200
     path.write_bytes(bytes(data))
+
+
+async def test_postgresql_never_defers_the_check_and_its_open_counts_as_one(pg_url: str) -> None:
+    """No file to read in full: opening (the server answered, the schema is there) is the check, so the
+    daemon's health line says it passed, never "pending" for the six hours to the first scheduled one."""
+    for _ in range(2):  # a first start, then one after a clean shutdown: the same
+        before = time.time()
+        db = await Database.open(pg_url, defer_check=True)
+        try:
+            assert not db.check_deferred
+            assert db.checked_at is not None
+            assert db.checked_at >= before
+        finally:
+            await db.close()
 
 
 async def test_the_check_is_deferred_only_after_a_clean_shutdown(tmp_path: Path) -> None:
@@ -133,22 +155,24 @@ async def test_background_finding_stops_imports_alerts_and_forces_a_check_at_nex
         await Database.open(path, defer_check=True)  # so the next start checks, and moves it aside
 
 
-async def test_background_check_on_a_healthy_database_records_it(tmp_path: Path) -> None:
-    path = tmp_path / "s.db"
-    await filled_database(path)
-    db = await Database.open(path, defer_check=True)
+async def test_background_check_on_a_healthy_database_records_it(new_store: NewStore) -> None:
+    target = new_store("s.db")
+    await filled_database(target)
+    db = await Database.open(target, defer_check=True)
     try:
-        assert db.check_deferred
+        assert db.check_deferred == isinstance(target, Path)  # PostgreSQL: never deferred (above)
         reasons: list[str] = []
         assert await dbcheck.run_check(db, reasons.append, now=lambda: 5e9)
-        assert (reasons, db.check_deferred, db.checked_at) == ([], False, 5e9)
+        assert (reasons, db.check_deferred, db.checked_at, db.damaged) == ([], False, 5e9, False)
     finally:
         await db.close()
-    assert '"checked_at": 5000000000.0' in marker_path(path).read_text()
+    if isinstance(target, Path):
+        assert '"checked_at": 5000000000.0' in marker_path(target).read_text()
 
 
+@pytest.mark.usefixtures("daemon_store")
 async def test_the_daemons_health_alerts_reuse_the_scheduled_check_instead_of_rereading_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
 ) -> None:
     from bot.db import ops_queries
     from bot.ops.health import check_health
@@ -176,8 +200,11 @@ async def test_the_daemons_health_alerts_reuse_the_scheduled_check_instead_of_re
             app.db.damaged = True  # what a background finding leaves
             line = (await check_health(app.db, settings, full_db_check=False)).checks[0]
             assert not line.ok
-            await check_health(app.db, settings)  # `statsbot health` (CLI) still reads the whole file
-            assert reads == [settings.paths.db_path]
+            line = (await check_health(app.db, settings)).checks[0]  # `statsbot health` (CLI) checks anew:
+            if engine == "sqlite":  # it reads the whole file
+                assert reads == [settings.paths.db_path]
+            else:  # it asks the server (no file)
+                assert (reads, line.ok, line.detail) == ([], True, "PostgreSQL answers")
             app.db.damaged = False
         finally:
             await app.close()
