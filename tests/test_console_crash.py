@@ -18,8 +18,9 @@ import pytest
 
 from bot.db.connection import Database
 from tests.helpers.daemon import server_values
+from tests.helpers.engines import NewStore
 from tests.helpers.sftp import sftp_rig
-from tests.test_crash import PROJECT, config_text
+from tests.test_crash import PROJECT, config_text, store_of
 from tests.test_forget import round_ones
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
@@ -51,12 +52,15 @@ async def run_until_first_post(config: Path) -> str:
     return seen.decode()
 
 
-async def test_sigkill_right_after_a_console_post_never_prints_it_twice(tmp_path: Path) -> None:
+async def test_sigkill_right_after_a_console_post_never_prints_it_twice(
+    tmp_path: Path, new_store: NewStore
+) -> None:
     files = round_ones()[: KILLS + 2]
     printed: list[str] = []
+    database = new_store()
     async with sftp_rig(tmp_path / "sftp") as rig:
         config = tmp_path / "statsbot.toml"
-        config.write_text(config_text(tmp_path, server_values("main", rig, min_file_age_seconds=0)))
+        config.write_text(config_text(tmp_path, server_values("main", rig, min_file_age_seconds=0), database))
         for name, data in files:
             rig.write(name, data)
         for _ in range(KILLS):
@@ -70,7 +74,7 @@ async def test_sigkill_right_after_a_console_post_never_prints_it_twice(tmp_path
         printed += HEADER.findall(out.decode())
     twice = {post: n for post, n in Counter(printed).items() if n > 1}
     assert twice == {}, f"printed more than once: {twice}"
-    async with await Database.open(tmp_path / "data" / "statsbot.db", lock=False) as db:
+    async with await Database.open(store_of(tmp_path, database), lock=False) as db:
         rows = await db.fetchall("SELECT id, nonce FROM outbox WHERE state = 'sent' AND channel = 'stats'")
     assert len(rows) == len(files)
     journal = (tmp_path / "data" / "console.journal").read_text()
