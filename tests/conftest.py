@@ -76,6 +76,12 @@ def pg_session_url(pg_admin_url: str) -> Iterator[str]:
         pg.drop_database(pg_admin_url, name)
 
 
+@pytest.fixture(scope="session")
+def pg_store_pool(pg_session_url: str) -> pg.StorePool:
+    """Migrated schemas of the session's database, reused test after test (`new_store` on PostgreSQL)."""
+    return pg.StorePool(pg_session_url)
+
+
 @pytest.fixture
 def pg_url(pg_session_url: str) -> Iterator[str]:
     """An empty PostgreSQL schema of this test's own (URL with search_path set to it): ~5 ms.

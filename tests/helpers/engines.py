@@ -1,8 +1,8 @@
 """Both storage engines for one test: `engine` is parametrised, `new_store` makes databases on it.
 
 A test (or a module's `db` fixture) that takes `new_store` runs twice: on SQLite files under tmp_path
-and on PostgreSQL, each store a fresh schema of the session's throw-away database (tests/helpers/pg.py;
-without PostgreSQL the run FAILS, never skips).
+and on PostgreSQL, each store a schema of the session's throw-away database, migrated and holding no row
+(tests/helpers/pg.py StorePool; without PostgreSQL the run FAILS, never skips).
 """
 
 from __future__ import annotations
@@ -27,13 +27,18 @@ def engine(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def new_store(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[NewStore]:
-    """`new_store("name.db")`: where a new, empty database lives (a file path, or a PostgreSQL URL)."""
+    """`new_store("name.db")`: where a new database lives: a file path (no file yet), or the URL of a
+    PostgreSQL schema holding no row, migrated as Database.open leaves a new one (from the session's pool:
+    tests/helpers/pg.py StorePool). `empty=True`: a schema without even the tables (nothing created)."""
     with ExitStack() as stack:
 
-        def make(name: str = "statsbot.db") -> Path | str:
+        def make(name: str = "statsbot.db", *, empty: bool = False) -> Path | str:
             if engine == "sqlite":
                 return tmp_path / name
-            return stack.enter_context(pg.fresh_schema(str(request.getfixturevalue("pg_session_url"))))
+            if empty:
+                return stack.enter_context(pg.fresh_schema(str(request.getfixturevalue("pg_session_url"))))
+            pool: pg.StorePool = request.getfixturevalue("pg_store_pool")
+            return stack.enter_context(pool.store())
 
         yield make
 

@@ -124,7 +124,7 @@ async def test_orphans_are_reported_repaired_and_errors_are_one_line(
 async def test_db_check_without_a_database_says_where_it_looked(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], new_store: NewStore
 ) -> None:
-    store = new_store()
+    store = new_store(empty=True)
     cfg = empty_store_config(tmp_path, store)
     assert await cli(["--config", str(cfg), "db", "check"]) == 1
     captured = capsys.readouterr()

@@ -140,7 +140,7 @@ READERS = (
 async def test_readers_never_create_a_database(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], new_store: NewStore
 ) -> None:
-    store = new_store()
+    store = new_store(empty=True)
     cfg = empty_store_config(tmp_path, store)
     said = "no database at" if isinstance(store, Path) else "no statsbot database at"
     for command in READERS:
