@@ -8,6 +8,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.chat import views
 from bot.chat.embeds import post_embed
 from bot.chat.sinks import Post
@@ -30,8 +32,8 @@ class _Tie(Exception):
     pass
 
 
-async def test_last_round_view_matches_the_auto_post(db: Database, samples_dir: Path) -> None:
-    await import_samples(db, samples_dir)
+@pytest.mark.usefixtures("with_samples")  # the real samples, in `db`
+async def test_last_round_view_matches_the_auto_post(db: Database) -> None:
     found = await chat_queries.last_round(db)
     assert found is not None
     round_row, players = found
@@ -51,8 +53,8 @@ async def test_player_search_escapes_like_wildcards(db: Database, samples_dir: P
     assert all("_" in s.alias for s in await player_lookup.search(db.reads, "_"))
 
 
-async def test_lookup_by_old_names_case_and_colour_codes(db: Database, samples_dir: Path) -> None:
-    await import_samples(db, samples_dir)
+@pytest.mark.usefixtures("with_samples")  # the real samples, in `db`
+async def test_lookup_by_old_names_case_and_colour_codes(db: Database) -> None:
     # .olz played as ".chupakabra" once in 2024, then as ".olz" / "slomix.olz": every name finds him.
     now = await player_lookup.find_player(db.reads, ".olz")
     assert now is not None
@@ -74,10 +76,8 @@ async def test_lookup_by_old_names_case_and_colour_codes(db: Database, samples_d
     assert {".chupakabra", "slomix.olz"} <= set(names)
 
 
-async def test_autocomplete_prefix_old_name_colour_code_and_letters_in_order(
-    db: Database, samples_dir: Path
-) -> None:
-    await import_samples(db, samples_dir)
+@pytest.mark.usefixtures("with_samples")  # the real samples, in `db`
+async def test_autocomplete_prefix_old_name_colour_code_and_letters_in_order(db: Database) -> None:
     olz = await player_lookup.find_player(db.reads, ".olz")
     assert olz is not None
 
@@ -95,8 +95,8 @@ async def test_autocomplete_prefix_old_name_colour_code_and_letters_in_order(
     assert first.alias == ".chupakabra"  # shown as ".olz (aka .chupakabra)"
 
 
-async def test_leaderboard_minimum_pages_and_own_rank(db: Database, samples_dir: Path) -> None:
-    await import_samples(db, samples_dir)
+@pytest.mark.usefixtures("with_samples")  # the real samples, in `db`
+async def test_leaderboard_minimum_pages_and_own_rank(db: Database) -> None:
     full = await player_boards.board(db.reads, "kd", min_rounds=10, limit=50)
     assert full.rows
     values = [r.value for r in full.rows]
@@ -116,8 +116,8 @@ async def test_leaderboard_minimum_pages_and_own_rank(db: Database, samples_dir:
     assert (await player_boards.board(db.reads, "kills", since_day="2099-01-01")).rows == []
 
 
-async def test_period_totals_are_the_days_since(db: Database, samples_dir: Path) -> None:
-    await import_samples(db, samples_dir)
+@pytest.mark.usefixtures("with_samples")  # the real samples, in `db`
+async def test_period_totals_are_the_days_since(db: Database) -> None:
     olz = await player_lookup.find_player(db.reads, ".olz")
     assert olz is not None
     days = await player_boards.days(db.reads, olz.key, limit=1000)
@@ -128,11 +128,11 @@ async def test_period_totals_are_the_days_since(db: Database, samples_dir: Path)
     assert period.rounds < olz.rounds
 
 
-async def test_autocomplete_equals_a_full_read_of_every_alias(db: Database, samples_dir: Path) -> None:
+@pytest.mark.usefixtures("with_samples")  # the real samples, in `db`
+async def test_autocomplete_equals_a_full_read_of_every_alias(db: Database) -> None:
     """The index walks (bot.db.player_lookup) give what reading every alias in Python gives: prefix
     matches, then text inside a name while fewer than 25 players, then letters in order while fewer than
     FUZZY_BELOW; each pass the CANDIDATES most played aliases; then ranked by bot.stats.matching."""
-    await import_samples(db, samples_dir)
     rows = [
         (str(r[0]), str(r[1]), int(r[2]))
         for r in await db.fetchall("SELECT player_key, alias, rounds FROM player_aliases")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from pathlib import Path
 
 from bot.config import Settings
@@ -32,6 +34,7 @@ from bot.ingest.session_posts import (
     SessionTeam,
 )
 from tests.helpers.fake_discord import ADMIN_CHANNEL, ADMIN_ROLE, GUILD_ID, STATS_CHANNEL
+from tests.helpers.pg import StorePool, copy_rows
 
 
 def player(name: str, kills: int, deaths: int, **extra: object) -> PlayerLine:
@@ -242,3 +245,32 @@ async def import_samples(
         )
         imported += outcome.state == "imported"
     return imported
+
+
+class ImportedSamples:
+    """The real samples imported ONCE per engine and test session by the real importer (`import_samples`),
+    then copied into each test's new database before it opens: a SQLite file copy, or the rows of a
+    PostgreSQL schema (tests/helpers/pg.py copy_rows). Measured: see the commit adding it."""
+
+    def __init__(self, base: Path, samples_dir: Path, pool: Callable[[], StorePool]) -> None:
+        self.base, self.samples_dir, self.pool = base, samples_dir, pool
+        self.built: dict[str, Path | str] = {}
+        self.stack = ExitStack()  # the PostgreSQL template's schema, for the session
+
+    async def copy_into(self, target: Path | str) -> None:
+        engine = "postgresql" if isinstance(target, str) else "sqlite"
+        if engine not in self.built:
+            source = (
+                self.base / "samples.db"
+                if engine == "sqlite"
+                else self.stack.enter_context(self.pool().store())
+            )
+            async with await Database.open(source) as db:
+                assert await import_samples(db, self.samples_dir) > 40
+            self.built[engine] = source
+        source = self.built[engine]
+        if isinstance(source, Path):
+            assert isinstance(target, Path)
+            shutil.copyfile(source, target)  # closed cleanly: the WAL is checkpointed into the file
+        else:
+            copy_rows(source, str(target))
