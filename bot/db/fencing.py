@@ -74,21 +74,23 @@ class Fence:
 # One row, one boolean: is the leadership lock still granted to the leader's backend? A two-int key
 # shows in pg_locks as classid/objid with objsubid = 2. pg_stat_activity shows backend_start of sessions
 # of the same role (both instances connect as one role), which guards against a reused pid.
-FENCE_SQL: LiteralString = """
-SELECT EXISTS (
-    SELECT 1
-    FROM pg_locks AS l
-    JOIN pg_stat_activity AS a ON a.pid = l.pid
-    WHERE l.locktype = 'advisory'
-      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-      AND l.classid = %(namespace)s::bigint::oid
-      AND l.objid = %(objid)s::bigint::oid
-      AND l.objsubid = 2
-      AND l.granted
-      AND l.pid = %(pid)s
-      AND a.backend_start = %(backend_start)s
-) AS held
+# The granted leadership lock's row in pg_locks (l) beside its holder's session (a); also read by
+# bot/db/leader_status.py to name the leader.
+LEADER_LOCK_ROWS: LiteralString = """
+FROM pg_locks AS l
+JOIN pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.locktype = 'advisory'
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = %(namespace)s::bigint::oid
+  AND l.objid = %(objid)s::bigint::oid
+  AND l.objsubid = 2
+  AND l.granted
 """
+FENCE_SQL: LiteralString = (
+    "SELECT EXISTS (SELECT 1"
+    + LEADER_LOCK_ROWS
+    + "  AND l.pid = %(pid)s\n  AND a.backend_start = %(backend_start)s\n) AS held\n"
+)
 
 
 class _Cursor(Protocol):

@@ -10,21 +10,11 @@ import sqlite3
 from typing import Any, LiteralString
 
 from bot.db.connection import Database
-from bot.db.fencing import LeaderKey
+from bot.db.fencing import LEADER_LOCK_ROWS, LeaderKey
 from bot.db.tx import EngineError, SyncTx
 from bot.errors import DatabaseError
 
-_HOLDER: LiteralString = """
-SELECT a.application_name
-FROM pg_locks AS l
-JOIN pg_stat_activity AS a ON a.pid = l.pid
-WHERE l.locktype = 'advisory'
-  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND l.classid = %(namespace)s::bigint::oid
-  AND l.objid = %(objid)s::bigint::oid
-  AND l.objsubid = 2
-  AND l.granted
-"""
+_HOLDER: LiteralString = "SELECT a.application_name" + LEADER_LOCK_ROWS
 _PREFIX, _SUFFIX = "statsbot ", " leadership"
 UNKNOWN = "?"  # the lock is free, or its holder is not ours to name
 
