@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import typing
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    ConfigDict,
-    Field,
     NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     SecretStr,
-    StringConstraints,
     ValidationError,
     field_validator,
     model_validator,
@@ -32,6 +27,14 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.config_fields import (
+    ExpandedPath,
+    Model,
+    NonEmpty,
+    Port,
+    ServerName,
+    read_secret_file,
+)
 from bot.config_sources import (
     KeyedError,
     config_error,
@@ -40,96 +43,13 @@ from bot.config_sources import (
     read_toml,
     reject_inline_secrets,
 )
-from bot.db.dialect import is_postgresql_url
-from bot.db.leadership_timing import LEADER_HEARTBEAT_SECONDS, LEADER_RETRY_SECONDS, takeover_bound
+from bot.config_storage import DatabaseConfig, PathsConfig
 from bot.errors import ConfigError
 
 ENV_PREFIX = "STATSBOT_"
-SERVER_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
 
-def _expand_path(path: Path) -> Path:
-    # `$CREDENTIALS_DIRECTORY/ssh-key` lets a systemd LoadCredential= path be named in the TOML file.
-    return Path(os.path.expanduser(os.path.expandvars(path)))
-
-
-ExpandedPath = Annotated[Path, AfterValidator(_expand_path)]
-ServerName = Annotated[str, StringConstraints(pattern=SERVER_NAME_PATTERN)]
-NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Port = Annotated[int, Field(ge=1, le=65535)]
-
-
-def _read_secret_file(path: Path, loc: tuple[str | int, ...]) -> SecretStr:
-    try:
-        text = _expand_path(path).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise KeyedError(loc, f"cannot read secret file {path}: {exc.strerror or exc}") from None
-    if not text:
-        raise KeyedError(loc, f"secret file {path} is empty")
-    return SecretStr(text)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-class PathsConfig(_Model):
-    data_dir: ExpandedPath = Path("data")
-    local_stats: ExpandedPath = Path("local_stats")
-    database: ExpandedPath | None = None
-
-    @property
-    def db_path(self) -> Path:
-        return self.database if self.database is not None else self.data_dir / "statsbot.db"
-
-
-DATABASE_SCHEMES = ("sqlite", "postgresql", "postgres")
-
-
-class DatabaseConfig(_Model):
-    """Where the data lives. No url (the default): SQLite at [paths] database. `postgresql://user@host/db`:
-    PostgreSQL, which two instances can share (one leads, see docs/OPERATIONS.md). Passwords belong in
-    the environment (STATSBOT_DATABASE__URL, PGPASSWORD) or a ~/.pgpass file, never in the config file."""
-
-    url: NonEmpty | None = None
-    # PostgreSQL only: `false` sets synchronous_commit=off on the writer's connection (the import's
-    # commits return before their WAL is flushed). A crash of the PostgreSQL server (not of statsbot)
-    # may then lose the last commits of up to ~0.6 s (3 x wal_writer_delay); those files are imported
-    # again: still exactly once in the database, but their posts may be sent a second time. It is what
-    # SQLite's synchronous=NORMAL trades on a power cut. The default keeps every commit durable.
-    synchronous_commit: bool = True
-
-    # High availability on PostgreSQL (bot/db/leadership.py, docs/OPERATIONS.md §12): the instance not
-    # leading tries the leadership lock every leader_retry_seconds; the leader proves its lock connection
-    # alive every leader_heartbeat_seconds. The server frees a vanished leader's lock after
-    # 3 × max(both) without a heartbeat, so takeover takes at most 4 × max(both) (12 s by default: within
-    # two of the default 10 s poll intervals). `instance` names this host in logs, pg_stat_activity and
-    # the standby's status (default: the host name).
-    leader_retry_seconds: float = Field(default=LEADER_RETRY_SECONDS, gt=0, le=60)
-    leader_heartbeat_seconds: float = Field(default=LEADER_HEARTBEAT_SECONDS, gt=0, le=60)
-    instance: NonEmpty = Field(default_factory=socket.gethostname, max_length=40)
-
-    @property
-    def takeover_bound_seconds(self) -> float:
-        """The longest a standby waits after the leader dies or is cut off (bot/db/leadership.py)."""
-        return takeover_bound(self.leader_retry_seconds, self.leader_heartbeat_seconds)
-
-    @field_validator("url")
-    @classmethod
-    def _known_scheme(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        scheme, sep, rest = value.partition("://")
-        if not sep or scheme.lower() not in DATABASE_SCHEMES:
-            raise ValueError("must start with sqlite:/// or postgresql://")
-        return f"{scheme.lower()}://{rest}"  # one spelling of the scheme for every later check
-
-    @property
-    def is_postgresql(self) -> bool:
-        return is_postgresql_url(self.url)
-
-
-class ServerConfig(_Model):
+class ServerConfig(Model):
     name: ServerName
     host: NonEmpty
     port: Port = 22
@@ -160,12 +80,12 @@ class ServerConfig(_Model):
         if isinstance(data, dict) and data.get("private_key_passphrase") is None:
             path = data.get("private_key_passphrase_file")
             if path is not None:
-                secret = _read_secret_file(Path(path), ("private_key_passphrase_file",))
+                secret = read_secret_file(Path(path), ("private_key_passphrase_file",))
                 data = {**data, "private_key_passphrase": secret}
         return data
 
 
-class IngestConfig(_Model):
+class IngestConfig(Model):
     session_gap_minutes: PositiveFloat = 60.0
     pairing_window_minutes: PositiveFloat = 45.0
     max_attempts: PositiveInt = 5
@@ -187,7 +107,7 @@ POST_MODES = {  # `[discord] posts = "..."` → which stats posts are made (aler
 }
 
 
-class PostsConfig(_Model):
+class PostsConfig(Model):
     """Which posts are made. Set as `posts = "all" | "matches" | "sessions"` (default "matches": one match
     post per map and the session post, no round posts), or per kind as a `[discord.posts]` table."""
 
@@ -213,7 +133,7 @@ class PostsConfig(_Model):
         return next((name for name, toggles in POST_MODES.items() if toggles == picked), "custom")
 
 
-class DiscordConfig(_Model):
+class DiscordConfig(Model):
     token: SecretStr | None = None
     # Read at load into token when the environment gave none (systemd LoadCredential=, docker secrets).
     token_file: ExpandedPath | None = None
@@ -238,7 +158,7 @@ class DiscordConfig(_Model):
         if isinstance(token, str) and not token.strip():
             data = {**data, "token": None}
         if data.get("token") is None and data.get("token_file") is not None:
-            data = {**data, "token": _read_secret_file(Path(data["token_file"]), ("token_file",))}
+            data = {**data, "token": read_secret_file(Path(data["token_file"]), ("token_file",))}
         return data
 
     @model_validator(mode="after")
@@ -254,7 +174,7 @@ class DiscordConfig(_Model):
         return self.token is not None
 
 
-class HealthConfig(_Model):
+class HealthConfig(Model):
     http_host: NonEmpty = "127.0.0.1"
     http_port: Port | None = None
     unreachable_alert_polls: PositiveInt = 3
@@ -264,7 +184,7 @@ class HealthConfig(_Model):
     drift_check_minutes: NonNegativeFloat = 60.0
 
 
-class RetentionConfig(_Model):
+class RetentionConfig(Model):
     local_days: PositiveInt | None = None
     local_action: Literal["compress", "delete"] = "compress"
     remote_delete_days: PositiveInt | None = None
@@ -274,7 +194,7 @@ class RetentionConfig(_Model):
     mirror_remote_deletions: bool = False
 
 
-class BackupConfig(_Model):
+class BackupConfig(Model):
     enabled: bool = True
     interval_hours: PositiveFloat = 24.0
     keep: PositiveInt = 7
@@ -285,7 +205,7 @@ class BackupConfig(_Model):
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message='Field name "json"', category=UserWarning)
 
-    class LogConfig(_Model):
+    class LogConfig(Model):
         level: str = "INFO"
         json: bool | None = None  # type: ignore[assignment]  # None = auto: JSON when stderr is not a TTY
 
